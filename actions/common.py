@@ -1,0 +1,78 @@
+"""What every action shares: the store, the policy, the cardholder's script, and failing calmly."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.db.store import AccountView, Store
+from bot.nlg import localise_message
+from bot.plans import PlanError, PolicyError, load_policy
+from bot.privacy import install_log_masking
+from bot.settings import load_settings
+
+logger = logging.getLogger(__name__)
+install_log_masking()
+
+
+@lru_cache(maxsize=1)
+def store() -> Store:
+    instance = Store.from_url(load_settings().database_url)
+    instance.create_schema()
+    return instance
+
+
+@lru_cache(maxsize=1)
+def policy() -> Any:
+    return load_policy()
+
+
+def conversation_id(tracker: Tracker) -> str:
+    return tracker.sender_id
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def latest_text(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+def verified_account(tracker: Tracker) -> AccountView | None:
+    """The account, only once identity is verified in this conversation."""
+    if not tracker.get_slot("verified"):
+        return None
+    account_id = tracker.get_slot("account_id")
+    return store().get_account(account_id) if account_id else None
+
+
+def localised_buttons(tracker: Tracker, buttons: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Buttons built by an action, in the cardholder's script (responses are handled by the NLG)."""
+    return localise_message({"buttons": buttons}, tracker.get_slot("script"))["buttons"]
+
+
+def money(value: Any) -> str:
+    return f"{float(value):,.2f}"
+
+
+def percent(rate: Any) -> str:
+    return f"{float(rate) * 100:.2f}%"
+
+
+async def answer_calmly(
+    dispatcher: CollectingDispatcher, work: Callable[[], Awaitable[list[dict[str, Any]]]]
+) -> list[dict[str, Any]]:
+    """Run an action's work; a dead database or a broken policy gets a calm reply, not silence."""
+    try:
+        return await work()
+    except (SQLAlchemyError, PlanError, PolicyError, OSError) as error:
+        logger.error("action failed: %s: %s", type(error).__name__, error)
+        dispatcher.utter_message(response="utter_technical_problem")
+        return []

@@ -1,0 +1,222 @@
+"""Proposing plans through the plan engine, and turning a choice into an agreement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    answer_calmly,
+    conversation_id,
+    localised_buttons,
+    money,
+    percent,
+    policy,
+    store,
+    verified_account,
+)
+from bot.clock import today
+from bot.conversation.escalation import priority_of
+from bot.db.store import OfferView
+from bot.plans import propose
+
+HARDSHIP_FIELDS = (
+    "hardship_reason",
+    "monthly_income",
+    "monthly_expenses",
+    "other_debt_payments",
+    "dependents",
+    "recovery_months",
+)
+
+
+def option_title(option: dict[str, Any]) -> str:
+    return str(option.get("title") or f"{option['months']}期还款")
+
+
+class ActionProposePlans(Action):
+    def name(self) -> str:
+        return "action_propose_plans"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        async def work() -> list[dict[str, Any]]:
+            account = verified_account(tracker)
+            if account is None:
+                return []
+            statement = {
+                "reason": tracker.get_slot("hardship_reason"),
+                "monthly_income": float(tracker.get_slot("monthly_income")),
+                "monthly_expenses": float(tracker.get_slot("monthly_expenses")),
+                "other_debt_payments": float(tracker.get_slot("other_debt_payments")),
+                "dependents": int(tracker.get_slot("dependents")),
+                "expected_recovery_months": int(tracker.get_slot("recovery_months")),
+            }
+            day = today()
+            case = {
+                "account": account.as_case_account(day),
+                "hardship": statement,
+                "as_of": day.isoformat(),
+            }
+            proposal = propose(case, policy(), as_of=day)
+            sender = conversation_id(tracker)
+            hardship = store().save_hardship(sender, account.account_id, statement)
+            batch = store().save_offers(sender, account.account_id, hardship.id, proposal)
+            if proposal.get("affordable_monthly") is not None:
+                dispatcher.utter_message(
+                    response="utter_hardship_summary",
+                    income=money(statement["monthly_income"]),
+                    expenses=money(statement["monthly_expenses"]),
+                    other_debts=money(statement["other_debt_payments"]),
+                    affordable=money(proposal["affordable_monthly"]),
+                )
+            options = proposal["options"]
+            if proposal.get("escalate") or not options:
+                reason = proposal.get("escalation_reason") or "没有合适的自动方案"
+                store().escalate(
+                    sender,
+                    "no_plan_fits",
+                    priority_of("no_plan_fits"),
+                    account.account_id,
+                    escalation_reason=reason,
+                    hardship_id=hardship.id,
+                    offer_batch=batch,
+                )
+                dispatcher.utter_message(response="utter_plans_escalated", reason=reason)
+            if options:
+                self._show(dispatcher, tracker, options)
+            return [
+                SlotSet("offer_batch", batch),
+                SlotSet("hardship_id", hardship.id),
+                SlotSet("pending_goal", None),
+            ]
+
+        return await answer_calmly(dispatcher, work)
+
+    def _show(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, options: list[dict[str, Any]]
+    ) -> None:
+        dispatcher.utter_message(response="utter_plans_intro", count=len(options))
+        buttons = []
+        for n, option in enumerate(options, start=1):
+            dispatcher.utter_message(
+                response="utter_plan_option",
+                n=n,
+                title=option_title(option),
+                explanation=option.get("explanation", ""),
+            )
+            monthly = money(option["monthly_payment"])
+            buttons.append(
+                {
+                    "title": f"方案{n}：{monthly}元 × {option['months']}期",
+                    "payload": f'/choose_plan{{"plan_choice": "{n}"}}',
+                }
+            )
+        dispatcher.utter_message(
+            response="utter_plans_choose", buttons=localised_buttons(tracker, buttons)
+        )
+
+
+def chosen_offer(tracker: Tracker) -> tuple[OfferView | None, int]:
+    """The offer the cardholder picked, and how many were on the table."""
+    batch = tracker.get_slot("offer_batch")
+    if not batch:
+        return None, 0
+    offers = store().offers_in_batch(conversation_id(tracker), batch)
+    try:
+        rank = int(float(tracker.get_slot("plan_choice")))
+    except (TypeError, ValueError):
+        return None, len(offers)
+    return next((offer for offer in offers if offer.rank == rank), None), len(offers)
+
+
+class ActionSummarizePlan(Action):
+    def name(self) -> str:
+        return "action_summarize_plan"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        async def work() -> list[dict[str, Any]]:
+            if verified_account(tracker) is None or not tracker.get_slot("offer_batch"):
+                dispatcher.utter_message(response="utter_no_offers_yet")
+                return []
+            offer, count = chosen_offer(tracker)
+            if offer is None:
+                dispatcher.utter_message(response="utter_plan_unknown_choice", count=count)
+                return [SlotSet("plan_choice", None)]
+            dispatcher.utter_message(
+                response="utter_plan_summary",
+                title=option_title(offer.detail),
+                monthly_payment=money(offer.monthly_payment),
+                months=offer.months,
+                first_due_date=offer.detail.get("first_due_date", ""),
+                total_payment=money(offer.total_payment),
+                total_cost=money(offer.total_cost),
+                apr=percent(offer.apr),
+            )
+            dispatcher.utter_message(
+                response="utter_confirm_plan_needs_approval"
+                if offer.requires_approval
+                else "utter_confirm_plan"
+            )
+            return [SlotSet("selected_offer", offer.id)]
+
+        return await answer_calmly(dispatcher, work)
+
+
+class ActionConfirmPlan(Action):
+    """A confirmed offer becomes an agreement, or an application a specialist must approve."""
+
+    def name(self) -> str:
+        return "action_confirm_plan"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        async def work() -> list[dict[str, Any]]:
+            account = verified_account(tracker)
+            offer, _count = chosen_offer(tracker)
+            if account is None or offer is None:
+                dispatcher.utter_message(response="utter_no_offers_yet")
+                return []
+            sender = conversation_id(tracker)
+            recorded = store().create_agreement(sender, account.account_id, offer)
+            if recorded.status == "pending_approval":
+                store().escalate(
+                    sender,
+                    "plan_approval",
+                    priority_of("plan_approval"),
+                    account.account_id,
+                    reference=recorded.reference,
+                    offer_id=offer.id,
+                )
+                dispatcher.utter_message(
+                    response="utter_application_submitted", reference=recorded.reference
+                )
+            else:
+                dispatcher.utter_message(
+                    response="utter_plan_confirmed",
+                    reference=recorded.reference,
+                    monthly_payment=money(offer.monthly_payment),
+                    first_due_date=offer.detail.get("first_due_date", ""),
+                )
+            return [SlotSet("selected_offer", None), SlotSet("plan_choice", None)]
+
+        return await answer_calmly(dispatcher, work)
+
+
+class ActionPlanDeclined(Action):
+    def name(self) -> str:
+        return "action_plan_declined"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_plan_declined")
+        return [SlotSet("selected_offer", None), SlotSet("plan_choice", None)]

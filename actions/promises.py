@@ -1,0 +1,104 @@
+"""Promise to pay: an amount and a date, resolved, checked and confirmed back."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bot.nlu.numbers import parse_date
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import answer_calmly, conversation_id, money, store, verified_account
+from bot.clock import today
+from bot.conversation.hardship import read_money
+from bot.nlu.script import to_simplified
+
+LATEST_PROMISE_DAYS = 90
+
+
+def read_promise_date(value: Any, on: date) -> date | None:
+    """An ISO date from the NLU, or words like "下周五"; from today up to 90 days ahead."""
+    text = str(value or "")
+    try:
+        resolved: date | None = date.fromisoformat(text)
+    except ValueError:
+        resolved = parse_date(to_simplified(text), on)
+    if resolved is None or not on <= resolved <= on + timedelta(days=LATEST_PROMISE_DAYS):
+        return None
+    return resolved
+
+
+class ValidatePromiseForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_promise_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        return await answer_calmly(
+            dispatcher, lambda: super(ValidatePromiseForm, self).run(dispatcher, tracker, domain)
+        )
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        return domain_slots if tracker.get_slot("verified") else []
+
+    async def validate_promise_amount(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        amount = read_money(value)
+        if not amount:
+            dispatcher.utter_message(response="utter_invalid_amount")
+            return {"promise_amount": None}
+        return {"promise_amount": amount}
+
+    async def validate_promise_date(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        resolved = read_promise_date(value, today())
+        if resolved is None:
+            dispatcher.utter_message(response="utter_invalid_date")
+            return {"promise_date": None}
+        return {"promise_date": resolved.isoformat()}
+
+
+class ActionRecordPromise(Action):
+    def name(self) -> str:
+        return "action_record_promise"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        async def work() -> list[dict[str, Any]]:
+            account = verified_account(tracker)
+            amount, due = tracker.get_slot("promise_amount"), tracker.get_slot("promise_date")
+            if account is None or amount is None or due is None:
+                return []
+            recorded = store().record_promise(
+                conversation_id(tracker),
+                account.account_id,
+                Decimal(str(amount)),
+                date.fromisoformat(due),
+            )
+            dispatcher.utter_message(
+                response="utter_promise_recorded",
+                reference=recorded.reference,
+                amount=money(amount),
+                due_date=due,
+            )
+            return [
+                SlotSet("promise_amount", None),
+                SlotSet("promise_date", None),
+                SlotSet("pending_goal", None),
+            ]
+
+        return await answer_calmly(dispatcher, work)

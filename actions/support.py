@@ -1,0 +1,239 @@
+"""Answers to asides, emotions, and every way a conversation goes to a person or pauses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.account import utter_personal_consequences
+from actions.common import (
+    answer_calmly,
+    conversation_id,
+    latest_intent,
+    latest_text,
+    store,
+    verified_account,
+)
+from bot.conversation.escalation import priority_of, reason_for_intent
+
+ANSWERS = {
+    "bot_challenge": "utter_iamabot",
+    "ask_consequences": "utter_answer_consequences",
+    "ask_credit_report": "utter_answer_credit_report",
+    "ask_legal_risk": "utter_answer_legal_risk",
+    "ask_collection_practice": "utter_answer_collection_practice",
+    "ask_fees": "utter_answer_fees",
+    "ask_how_to_pay": "utter_answer_how_to_pay",
+    "out_of_scope": "utter_out_of_scope",
+    "correct_info": "utter_correction_unclear",
+}
+PERSONALISED = {"ask_consequences", "ask_credit_report", "ask_legal_risk"}
+MISUNDERSTANDINGS_BEFORE_HANDOFF = 2
+LEAVE_FORM = [ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+def account_id_of(tracker: Tracker) -> Any:
+    return tracker.get_slot("account_id") if tracker.get_slot("verified") else None
+
+
+class ActionAnswer(Action):
+    """General answers need no identity; once verified, consequences are made personal."""
+
+    def name(self) -> str:
+        return "action_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        async def work() -> list[dict[str, Any]]:
+            intent = latest_intent(tracker)
+            if intent == "express_worry":
+                dispatcher.utter_message(response="utter_reassure_worry")
+                step = (
+                    "utter_small_step_plan"
+                    if tracker.get_slot("verified")
+                    else ("utter_small_step_verify")
+                )
+                dispatcher.utter_message(response=step)
+                return []
+            dispatcher.utter_message(response=ANSWERS.get(intent or "", "utter_out_of_scope"))
+            if intent in PERSONALISED:
+                account = verified_account(tracker)
+                if account is not None:
+                    utter_personal_consequences(dispatcher, account)
+            return []
+
+        return await answer_calmly(dispatcher, work)
+
+
+def escalate(tracker: Tracker, reason: str, **detail: Any) -> None:
+    store().escalate(
+        conversation_id(tracker), reason, priority_of(reason), account_id_of(tracker), **detail
+    )
+
+
+class ActionEscalate(Action):
+    """Request for a person, or a disputed debt: record the case and say what happens next."""
+
+    def name(self) -> str:
+        return "action_escalate"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        async def work() -> list[dict[str, Any]]:
+            intent = latest_intent(tracker)
+            reason = reason_for_intent(intent)
+            escalate(tracker, reason, message=latest_text(tracker)[:500])
+            if reason == "dispute":
+                dispatcher.utter_message(response="utter_dispute_ack")
+            dispatcher.utter_message(response="utter_handoff")
+            return LEAVE_FORM
+
+        return await answer_calmly(dispatcher, work)
+
+
+class ActionCrisisSupport(Action):
+    """Distress: no money talk at all; the hotline first, then an urgent case for a person."""
+
+    def name(self) -> str:
+        return "action_crisis_support"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_crisis_support")
+        try:
+            escalate(tracker, "distress")
+        except Exception:  # noqa: BLE001 - the hotline reply must go out whatever else fails
+            import logging
+
+            logging.getLogger(__name__).exception("could not record the distress escalation")
+        return LEAVE_FORM
+
+
+class ActionHandleComplaint(Action):
+    def name(self) -> str:
+        return "action_handle_complaint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_anger_ack")
+
+        async def work() -> list[dict[str, Any]]:
+            recorded = store().record_complaint(
+                conversation_id(tracker), account_id_of(tracker), latest_text(tracker)[:2000]
+            )
+            escalate(tracker, "complaint", reference=recorded.reference)
+            dispatcher.utter_message(
+                response="utter_complaint_recorded", reference=recorded.reference
+            )
+            return LEAVE_FORM
+
+        return await answer_calmly(dispatcher, work)
+
+
+class ActionRespondRefusal(Action):
+    def name(self) -> str:
+        return "action_respond_refusal"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_refuse_to_pay")
+        return LEAVE_FORM
+
+
+class ActionPostpone(Action):
+    def name(self) -> str:
+        return "action_postpone"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(response="utter_postpone")
+        return LEAVE_FORM
+
+
+class ValidateContactTimeForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_contact_time_form"
+
+    async def validate_preferred_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        return {"preferred_time": text[:200] or None}
+
+
+class ActionRecordContactTime(Action):
+    def name(self) -> str:
+        return "action_record_contact_time"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        async def work() -> list[dict[str, Any]]:
+            preferred = tracker.get_slot("preferred_time")
+            if preferred:
+                store().record_contact_request(
+                    conversation_id(tracker), account_id_of(tracker), preferred
+                )
+                dispatcher.utter_message(
+                    response="utter_contact_time_recorded", preferred_time=preferred
+                )
+            return [SlotSet("preferred_time", None)]
+
+        return await answer_calmly(dispatcher, work)
+
+
+class ActionFormDeclined(Action):
+    def name(self) -> str:
+        return "action_form_declined"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if tracker.active_loop.get("name") == "contact_time_form":
+            dispatcher.utter_message(response="utter_contact_time_skipped")
+        else:
+            dispatcher.utter_message(response="utter_form_declined")
+        return LEAVE_FORM
+
+
+class ActionMisunderstood(Action):
+    """One misunderstanding gets a rephrase prompt; two in a row go to a person."""
+
+    def name(self) -> str:
+        return "action_misunderstood"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if consecutive_fallbacks(tracker.events) < MISUNDERSTANDINGS_BEFORE_HANDOFF:
+            dispatcher.utter_message(response="utter_misunderstood")
+            return []
+
+        async def work() -> list[dict[str, Any]]:
+            escalate(tracker, "misunderstood", message=latest_text(tracker)[:500])
+            dispatcher.utter_message(response="utter_handoff")
+            return LEAVE_FORM
+
+        return await answer_calmly(dispatcher, work)
+
+
+def consecutive_fallbacks(events: list[dict[str, Any]]) -> int:
+    """How many of the latest user messages in a row fell back (derived, never stored)."""
+    count = 0
+    for event in reversed(events):
+        if event.get("event") != "user":
+            continue
+        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") != "nlu_fallback":
+            break
+        count += 1
+    return count

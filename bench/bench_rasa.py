@@ -1,0 +1,791 @@
+"""Benchmark the arrears assistant against a stock ``rasa init`` bot on the same machine.
+
+The bank's target is stated relative to stock Rasa 3.6 ("at least twice the throughput at 20
+concurrent conversations"), so both bots are measured in one run, one after the other (never
+at the same time: they would compete for the same CPUs), with the same client and the same
+load: time from process start to first reply, REST latency percentiles and throughput at 1 and
+at 20 concurrent multi-turn conversations, and resident memory after the load.
+
+Run: ``PYTHONPATH=. BOT_TODAY=2026-11-22 .venv/bin/python bench/bench_rasa.py``
+(``make bench`` does this). Writes ``bench/out/rasa.json``. Talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:  # so `python bench/bench_rasa.py` works without PYTHONPATH
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+import aiohttp  # noqa: E402
+
+from bot.launcher import DEFAULT_MODEL, LaunchError, Servers, free_port  # noqa: E402
+
+OUT_PATH = PROJECT_ROOT / "bench" / "out" / "rasa.json"
+BOT_TODAY = "2026-11-22"
+STOCK_INIT_TIMEOUT_S = 1200
+STARTUP_TIMEOUT_S = 240
+REQUEST_TIMEOUT_S = 60.0
+POLL_S = 0.25
+
+# A realistic plan conversation of cardholder CC-0001 (data/demo/demo_accounts.yml): greeting,
+# a general question, installment request, identity, the six hardship answers, plan 1, confirm.
+ASSISTANT_TURNS = (
+    "您好",
+    "逾期会上征信吗",
+    "我想办分期",
+    "6217",
+    "1234",
+    "我失业了",
+    "4500",
+    "3000",
+    "500",
+    "1",
+    "6个月",
+    "第一个",
+    "确认",
+)
+ASSISTANT_DONE_MARK = "编号"  # the agreement or application reference in the last reply
+
+# The moodbot conversation `rasa init` trains for: sad path, a bot challenge, goodbye.
+STOCK_TURNS = ("hi", "I am sad", "yes", "great", "are you a bot?", "bye")
+STOCK_DONE_MARK = "Bye"
+
+
+class BenchError(RuntimeError):
+    """A phase could not run; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Bot:
+    """What differs between the two sides: their conversation and how to tell it progressed."""
+
+    name: str
+    turns: tuple[str, ...]
+    done_mark: str
+
+
+ASSISTANT = Bot("assistant", ASSISTANT_TURNS, ASSISTANT_DONE_MARK)
+STOCK = Bot("stock", STOCK_TURNS, STOCK_DONE_MARK)
+
+
+@dataclass
+class PhaseResult:
+    """One load phase: enough to recompute every figure from the JSON."""
+
+    concurrency: int
+    conversations_planned: int
+    conversations_started: int = 0
+    conversations_completed: int = 0
+    conversations_progressed: int = 0
+    messages_ok: int = 0
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    cut_by_time_limit: bool = False
+    loadavg_1min_before: float = 0.0
+    loadavg_1min_after: float = 0.0
+    wall_s: float = 0.0
+    throughput_msg_s: float = 0.0
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    unfinished_last_replies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SideResult:
+    """All figures of one bot."""
+
+    name: str
+    ready_s: float = 0.0
+    first_reply_s: float = 0.0
+    first_reply_latency_ms: float = 0.0
+    rss_idle_mb: float = 0.0
+    rss_after_load_mb: float = 0.0
+    rss_by_process_mb: dict[str, float] = field(default_factory=dict)
+    phases: dict[str, PhaseResult] = field(default_factory=dict)
+    warmup_transcript: list[dict[str, str]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Deadline:
+    """The overall time limit, so no phase can run away with the machine."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.end - time.monotonic())
+
+    def check(self, what: str) -> None:
+        if self.remaining() <= 0:
+            raise BenchError(f"overall time limit reached before {what}")
+
+
+def log(message: str) -> None:
+    """Progress lines go to stderr so stdout keeps just the result table."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- machine and process figures
+
+
+def machine_info() -> dict[str, Any]:
+    """The figures a reader needs to compare this run with another machine's."""
+    cpu_model = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    mem_total_kb = 0
+    with open("/proc/meminfo", encoding="utf-8") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                mem_total_kb = int(line.split()[1])
+                break
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu_model,
+        "mem_total_gb": round(mem_total_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "rasa": metadata.version("rasa"),
+        "rasa_sdk": metadata.version("rasa-sdk"),
+        "tensorflow": metadata.version("tensorflow"),
+        "loadavg_at_start": os.getloadavg(),
+    }
+
+
+def _children_by_parent() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def process_tree(roots: list[int]) -> list[int]:
+    """The roots and all their descendants (Rasa or the SDK may fork helpers)."""
+    children = _children_by_parent()
+    seen: list[int] = []
+    stack = list(roots)
+    while stack and len(seen) < 10_000:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.append(pid)
+        stack.extend(children.get(pid, []))
+    return seen
+
+
+def rss_mb(pid: int) -> float:
+    """VmRSS of one process in MiB (0 if it has gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def tree_rss(roots: dict[str, int]) -> tuple[float, dict[str, float]]:
+    """Total RSS over each named root's process tree, and the per-root subtotals."""
+    per_root = {
+        name: sum(rss_mb(pid) for pid in process_tree([pid])) for name, pid in roots.items()
+    }
+    return sum(per_root.values()), {name: round(mb, 1) for name, mb in per_root.items()}
+
+
+# ---------------------------------------------------------------- the stock bot
+
+
+def rasa_command() -> list[str]:
+    """The venv's `rasa` entry point, so both sides run the same installation."""
+    script = Path(sys.executable).parent / "rasa"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "rasa"]
+
+
+def stock_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        }
+    )
+    env.pop("PYTHONPATH", None)  # the stock bot must not pick up the product's modules
+    return env
+
+
+def stop_group(process: subprocess.Popen, grace_s: float = 15.0) -> None:
+    """SIGTERM the child's process group, SIGKILL it if it lingers."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=grace_s)
+
+
+def tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def init_stock_bot(directory: Path, log_path: Path, deadline: Deadline) -> float:
+    """`rasa init --no-prompt` (creates the moodbot and trains it); returns the seconds taken."""
+    directory.mkdir(parents=True, exist_ok=True)  # rasa init wants an existing, empty folder
+    log(f"stock: rasa init --no-prompt --init-dir {directory} (creates and trains; minutes)")
+    started = time.monotonic()
+    with open(log_path, "ab") as output:
+        process = subprocess.Popen(
+            [*rasa_command(), "init", "--no-prompt", "--init-dir", str(directory)],
+            cwd=directory.parent,
+            env=stock_environment(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            process.wait(timeout=min(STOCK_INIT_TIMEOUT_S, deadline.remaining()))
+        except subprocess.TimeoutExpired as error:
+            raise BenchError("rasa init did not finish in time") from error
+        finally:
+            stop_group(process)
+    if process.returncode != 0 or not list((directory / "models").glob("*.tar.gz")):
+        raise BenchError(f"rasa init failed (code {process.returncode}):\n{tail(log_path)}")
+    return time.monotonic() - started
+
+
+def _status_has_model(url: str) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/status", timeout=2) as response:
+            return bool(json.loads(response.read().decode() or "{}").get("model_id"))
+    except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError):
+        return False
+
+
+@contextmanager
+def stock_server(directory: Path, port: int, log_path: Path) -> Iterator[subprocess.Popen]:
+    """`rasa run --enable-api` in the stock project, stopped however the block ends."""
+    with open(log_path, "ab") as output:
+        process = subprocess.Popen(
+            [*rasa_command(), "run", "--enable-api", "--port", str(port), "--model", "models"],
+            cwd=directory,
+            env=stock_environment(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            yield process
+        finally:
+            stop_group(process)
+
+
+def wait_stock_ready(process: subprocess.Popen, url: str, log_path: Path) -> None:
+    """Same readiness rule as the launcher: /status reports a model_id."""
+    started = time.monotonic()
+    while time.monotonic() - started < STARTUP_TIMEOUT_S:
+        if process.poll() is not None:
+            raise BenchError(f"stock rasa exited with {process.returncode}:\n{tail(log_path)}")
+        if _status_has_model(url):
+            return
+        time.sleep(POLL_S)
+    raise BenchError(f"stock rasa not ready after {STARTUP_TIMEOUT_S} s")
+
+
+# ---------------------------------------------------------------- the load client
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile (no interpolation: every figure is a latency that happened)."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+async def send(
+    session: aiohttp.ClientSession, url: str, sender: str, text: str
+) -> tuple[float, list[dict[str, Any]]]:
+    """One REST turn; returns (seconds, bot messages)."""
+    started = time.perf_counter()
+    async with session.post(
+        f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+    ) as response:
+        body = await response.read()
+        elapsed = time.perf_counter() - started
+        if response.status != 200:
+            raise BenchError(f"HTTP {response.status}: {body[:200]!r}")
+    messages = json.loads(body.decode() or "[]")
+    if not isinstance(messages, list):
+        raise BenchError(f"unexpected reply: {body[:200]!r}")
+    return elapsed, messages
+
+
+def reply_text(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(str(m.get("text") or m.get("image") or "") for m in messages)
+
+
+def new_session(concurrency: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=concurrency + 2),
+        timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
+    )
+
+
+async def first_reply(url: str, bot: Bot) -> tuple[float, list[dict[str, Any]]]:
+    async with new_session(1) as session:
+        return await send(
+            session, url, f"bench-{bot.name}-first-{uuid.uuid4().hex[:8]}", bot.turns[0]
+        )
+
+
+async def transcript(url: str, bot: Bot) -> list[dict[str, str]]:
+    """The warm-up conversation (not counted), kept so a reader can see what the bot said."""
+    sender = f"bench-{bot.name}-warmup-{uuid.uuid4().hex[:8]}"
+    turns: list[dict[str, str]] = []
+    async with new_session(1) as session:
+        for text in bot.turns:
+            elapsed, messages = await send(session, url, sender, text)
+            turns.append({"user": text, "bot": reply_text(messages), "ms": f"{elapsed * 1000:.0f}"})
+    return turns
+
+
+async def run_phase(
+    url: str, bot: Bot, phase: str, concurrency: int, conversations: int, time_limit_s: float
+) -> PhaseResult:
+    """`conversations` conversations by `concurrency` simultaneous cardholders, each sequential."""
+    result = PhaseResult(concurrency=concurrency, conversations_planned=conversations)
+    result.loadavg_1min_before = os.getloadavg()[0]  # other work on the machine skews figures
+    latencies: list[float] = []
+    next_index = 0
+    deadline = time.monotonic() + time_limit_s
+    report_every = 1 if conversations <= 20 else max(1, conversations // 10)
+    started = time.monotonic()
+
+    def fail(message: str) -> None:
+        result.errors += 1
+        if len(result.error_samples) < 5:
+            result.error_samples.append(message)
+
+    async def converse(session: aiohttp.ClientSession, index: int) -> None:
+        sender = f"bench-{bot.name}-{phase}-{index}-{uuid.uuid4().hex[:8]}"
+        last = ""
+        for text in bot.turns:
+            if time.monotonic() >= deadline:
+                result.cut_by_time_limit = True
+                return
+            try:
+                elapsed, messages = await send(session, url, sender, text)
+            except (aiohttp.ClientError, asyncio.TimeoutError, BenchError, ValueError) as error:
+                fail(f"{sender} {text!r}: {type(error).__name__}: {error}")
+                return  # the conversation cannot go on sensibly
+            latencies.append(elapsed)
+            result.messages_ok += 1
+            last = reply_text(messages)
+        result.conversations_completed += 1
+        if bot.done_mark in last:
+            result.conversations_progressed += 1
+        elif len(result.unfinished_last_replies) < 3:
+            result.unfinished_last_replies.append(last[:300])
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal next_index
+        while next_index < conversations and time.monotonic() < deadline:
+            index = next_index
+            next_index += 1
+            result.conversations_started += 1
+            await converse(session, index)
+            done = result.conversations_completed
+            if done and done % report_every == 0:
+                log(
+                    f"{bot.name} {phase}: {done}/{conversations} conversations, "
+                    f"{result.messages_ok} messages, {time.monotonic() - started:.1f} s"
+                )
+
+    async with new_session(concurrency) as session:
+        workers = [asyncio.create_task(worker(session)) for _ in range(concurrency)]
+        # Hard stop: the time limit plus one request timeout for the turns in flight.
+        _done, pending = await asyncio.wait(workers, timeout=time_limit_s + REQUEST_TIMEOUT_S + 5)
+        for task in pending:
+            task.cancel()
+        if pending:
+            result.cut_by_time_limit = True
+            await asyncio.gather(*pending, return_exceptions=True)
+    if next_index < conversations:
+        result.cut_by_time_limit = True
+    result.wall_s = time.monotonic() - started
+    result.loadavg_1min_after = os.getloadavg()[0]
+    result.throughput_msg_s = result.messages_ok / result.wall_s if result.wall_s else 0.0
+    ordered = sorted(latencies)
+    result.latency_ms = {
+        "p50": percentile(ordered, 50) * 1000,
+        "p95": percentile(ordered, 95) * 1000,
+        "p99": percentile(ordered, 99) * 1000,
+        "max": (ordered[-1] * 1000) if ordered else float("nan"),
+        "mean": (sum(ordered) / len(ordered) * 1000) if ordered else float("nan"),
+    }
+    return result
+
+
+def measure(
+    side: SideResult,
+    url: str,
+    bot: Bot,
+    started: float,
+    roots: dict[str, int],
+    args: argparse.Namespace,
+    deadline: Deadline,
+) -> None:
+    """Everything after "servers up": first reply, warm-up, the two load phases, memory."""
+    latency, messages = asyncio.run(first_reply(url, bot))
+    side.first_reply_s = time.monotonic() - started
+    side.first_reply_latency_ms = latency * 1000
+    log(
+        f"{bot.name}: ready after {side.ready_s:.1f} s, "
+        f"first reply after {side.first_reply_s:.1f} s ({reply_text(messages)[:40]!r}…)"
+    )
+    side.rss_idle_mb, _ = tree_rss(roots)
+    deadline.check(f"{bot.name} warm-up")
+    log(f"{bot.name}: warm-up conversation ({len(bot.turns)} turns, not counted)")
+    side.warmup_transcript = asyncio.run(transcript(url, bot))
+    if bot.done_mark not in side.warmup_transcript[-1]["bot"]:
+        log(f"{bot.name}: WARNING the warm-up conversation did not reach {bot.done_mark!r}:")
+        for turn in side.warmup_transcript:
+            log(f"   > {turn['user']}\n     < {turn['bot'][:160]!r}")
+    for phase, concurrency, count in (
+        ("c1", 1, args.conversations_c1),
+        (f"c{args.concurrency}", args.concurrency, args.conversations_cn),
+    ):
+        deadline.check(f"{bot.name} {phase}")
+        limit = min(args.phase_time_limit, deadline.remaining())
+        log(
+            f"{bot.name} {phase}: {count} conversations at concurrency {concurrency} "
+            f"(≤{limit:.0f} s)"
+        )
+        side.phases[phase] = asyncio.run(run_phase(url, bot, phase, concurrency, count, limit))
+        outcome = side.phases[phase]
+        log(
+            f"{bot.name} {phase}: {outcome.throughput_msg_s:.1f} msg/s, "
+            f"p95 {outcome.latency_ms['p95']:.0f} ms, errors {outcome.errors}"
+        )
+    side.rss_after_load_mb, side.rss_by_process_mb = tree_rss(roots)
+
+
+# ---------------------------------------------------------------- the two sides
+
+
+def bench_stock(work: Path, args: argparse.Namespace, deadline: Deadline) -> SideResult:
+    side = SideResult(name="stock")
+    if args.stock_dir:
+        directory = args.stock_dir.resolve()
+        log(f"stock: reusing the trained project in {directory}")
+    else:
+        directory = work / "stock"
+        side.extra["rasa_init_s"] = round(init_stock_bot(directory, work / "init.log", deadline), 1)
+        log(f"stock: rasa init took {side.extra['rasa_init_s']} s")
+    deadline.check("starting the stock bot")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = work / "stock-rasa.log"
+    log(f"stock: starting rasa run --enable-api on {url}")
+    started = time.monotonic()
+    with stock_server(directory, port, log_path) as process:
+        wait_stock_ready(process, url, log_path)
+        side.ready_s = time.monotonic() - started
+        measure(side, url, STOCK, started, {"rasa": process.pid}, args, deadline)
+    side.extra["tracker_store"] = "InMemoryTrackerStore (rasa init default)"
+    return side
+
+
+def wait_for_model(model: Path, wait_s: float) -> None:
+    """The lead may still be training; poll (bounded) for the file to appear and settle."""
+    give_up = time.monotonic() + wait_s
+    announced = False
+    last_size = -1
+    while time.monotonic() < give_up:
+        if model.exists():
+            size = model.stat().st_size
+            if size == last_size and size > 0:
+                return
+            last_size = size
+        elif not announced:
+            log(f"assistant: waiting up to {wait_s:.0f} s for {model}")
+            announced = True
+        time.sleep(5)
+    raise BenchError(f"no assistant model at {model} after {wait_s:.0f} s")
+
+
+def bench_assistant(work: Path, args: argparse.Namespace, deadline: Deadline) -> SideResult:
+    from bot.db.seed import seed
+    from bot.db.store import Store
+
+    side = SideResult(name="assistant")
+    deadline.check("starting the assistant")
+    database_url = f"sqlite:///{work / 'assistant.db'}"
+    count = seed(Store.from_url(database_url))
+    log(f"assistant: seeded {count} demo accounts into {database_url}")
+    servers = Servers(
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        model=args.model,
+        database_url=database_url,
+        log_dir=work / "assistant-logs",
+        extra_env={"BOT_TODAY": os.environ.get("BOT_TODAY") or BOT_TODAY},
+    )
+    log(f"assistant: starting the action server and Rasa on {servers.rasa_url}")
+    started = time.monotonic()
+    try:
+        try:
+            servers.start()
+        except LaunchError as error:
+            raise BenchError(
+                f"assistant did not start: {error}\n{tail(work / 'assistant-logs' / 'rasa.log')}"
+            ) from error
+        side.ready_s = time.monotonic() - started
+        roots = {"rasa": servers.processes[1].pid, "actions": servers.processes[0].pid}
+        measure(side, servers.rasa_url, ASSISTANT, started, roots, args, deadline)
+    finally:
+        servers.stop()
+    side.extra["model"] = str(args.model)
+    side.extra["model_mtime"] = time.strftime(
+        "%Y-%m-%d %H:%M:%S", time.localtime(args.model.stat().st_mtime)
+    )
+    side.extra["tracker_store"] = "SQLTrackerStore on SQLite (bot.tracker_store)"
+    return side
+
+
+# ---------------------------------------------------------------- report
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
+def summary_rows(sides: dict[str, SideResult], phase_n: str) -> list[tuple[str, ...]]:
+    """One row per figure, one column per side."""
+    names = [name for name in ("assistant", "stock") if name in sides]
+    rows: list[tuple[str, ...]] = [("figure", *names)]
+
+    def add(label: str, values: list[str]) -> None:
+        rows.append((label, *values))
+
+    add("ready (start → /status model)  s", [f"{sides[n].ready_s:.1f}" for n in names])
+    add("start → first reply  s", [f"{sides[n].first_reply_s:.1f}" for n in names])
+    add("first reply latency  ms", [f"{sides[n].first_reply_latency_ms:.0f}" for n in names])
+    for phase in ("c1", phase_n):
+        for key in ("p50", "p95", "p99"):
+            add(
+                f"{phase} latency {key}  ms",
+                [f"{sides[n].phases[phase].latency_ms[key]:.0f}" for n in names],
+            )
+        add(
+            f"{phase} throughput  msg/s",
+            [f"{sides[n].phases[phase].throughput_msg_s:.1f}" for n in names],
+        )
+        add(
+            f"{phase} conv done/progressed/planned",
+            [
+                f"{p.conversations_completed}/{p.conversations_progressed}/{p.conversations_planned}"
+                for p in (sides[n].phases[phase] for n in names)
+            ],
+        )
+        add(f"{phase} messages ok / errors", [
+            f"{sides[n].phases[phase].messages_ok} / {sides[n].phases[phase].errors}" for n in names
+        ])  # fmt: skip
+    add("RSS idle  MiB", [f"{sides[n].rss_idle_mb:.0f}" for n in names])
+    add("RSS after load  MiB", [f"{sides[n].rss_after_load_mb:.0f}" for n in names])
+    return rows
+
+
+def print_report(machine: dict[str, Any], sides: dict[str, SideResult], phase_n: str) -> dict:
+    print(
+        f"\nmachine: {machine['cpu_count']} CPUs ({machine['cpus_usable']} usable), "
+        f"{machine['cpu_model']}, {machine['mem_total_gb']} GiB; Python {machine['python']}, "
+        f"Rasa {machine['rasa']}, rasa-sdk {machine['rasa_sdk']}, TF {machine['tensorflow']}; "
+        f"loadavg at start {machine['loadavg_at_start'][0]:.2f}"
+    )
+    rows = summary_rows(sides, phase_n)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+    ratios: dict[str, float] = {}
+    if "assistant" in sides and "stock" in sides:
+        a, s = sides["assistant"], sides["stock"]
+        for phase in ("c1", phase_n):
+            ratios[f"{phase}_throughput"] = ratio(
+                a.phases[phase].throughput_msg_s, s.phases[phase].throughput_msg_s
+            )
+            ratios[f"{phase}_p95"] = ratio(
+                a.phases[phase].latency_ms["p95"], s.phases[phase].latency_ms["p95"]
+            )
+        ratios["rss_after_load"] = ratio(a.rss_after_load_mb, s.rss_after_load_mb)
+        print(
+            "\nassistant / stock ratios (throughput: higher is better; p95, RSS: lower is better)"
+        )
+        for phase in ("c1", phase_n):
+            print(
+                f"  {phase}: throughput ×{ratios[f'{phase}_throughput']:.2f}, "
+                f"p95 ×{ratios[f'{phase}_p95']:.2f}"
+            )
+        print(f"  RSS after load ×{ratios['rss_after_load']:.2f}")
+        met = ratios[f"{phase_n}_throughput"] >= 2.0
+        print(
+            f"  bank target at {phase_n} (assistant ≥ 2× stock throughput): "
+            f"{'MET' if met else 'NOT MET'} "
+            f"({a.phases[phase_n].throughput_msg_s:.1f} vs {s.phases[phase_n].throughput_msg_s:.1f}"
+            " msg/s)"
+        )
+    for side in sides.values():
+        for phase, outcome in side.phases.items():
+            if outcome.errors or outcome.cut_by_time_limit:
+                print(
+                    f"  note: {side.name} {phase}: {outcome.errors} errors, "
+                    f"cut by time limit: {outcome.cut_by_time_limit}; {outcome.error_samples[:2]}"
+                )
+            if outcome.conversations_completed != outcome.conversations_progressed:
+                print(
+                    f"  note: {side.name} {phase}: some conversations did not reach "
+                    f"the final step; last replies: {outcome.unfinished_last_replies[:2]}"
+                )
+    return ratios
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sides", default="stock,assistant", help="comma list: stock,assistant")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="assistant model")
+    parser.add_argument("--model-wait", type=float, default=3600, help="s to wait for the model")
+    parser.add_argument("--stock-dir", type=Path, help="reuse a trained `rasa init` project")
+    parser.add_argument("--conversations-c1", type=int, default=20)
+    parser.add_argument("--conversations-cn", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--phase-time-limit", type=float, default=600, help="s per load phase")
+    parser.add_argument("--time-limit", type=float, default=3600, help="s overall (no model wait)")
+    parser.add_argument("--out", type=Path, default=OUT_PATH)
+    parser.add_argument("--keep-logs", type=Path, help="copy the server logs here at the end")
+    args = parser.parse_args(argv)
+    args.sides = [s.strip() for s in args.sides.split(",") if s.strip()]
+    if not set(args.sides) <= {"stock", "assistant"} or not args.sides:
+        parser.error("--sides takes stock and/or assistant")
+    for name in ("conversations_c1", "conversations_cn", "concurrency"):
+        if not 1 <= getattr(args, name) <= 10_000:
+            parser.error(f"--{name.replace('_', '-')} must be between 1 and 10000")
+    return args
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM cleans up exactly like Ctrl-C
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    machine = machine_info()
+    log(
+        f"machine: {machine['cpu_count']} CPUs, {machine['cpu_model']}, "
+        f"{machine['mem_total_gb']} GiB, loadavg {machine['loadavg_at_start'][0]:.2f}"
+    )
+    deadline = Deadline(args.time_limit)
+    phase_n = f"c{args.concurrency}"
+    sides: dict[str, SideResult] = {}
+    work = Path(tempfile.mkdtemp(prefix="bench-rasa-"))
+    status = 0
+    try:
+        if "stock" in args.sides:
+            sides["stock"] = bench_stock(work, args, deadline)
+        if "assistant" in args.sides:
+            # The model wait does not count against the overall limit: extend it by the wait.
+            waited = time.monotonic()
+            wait_for_model(args.model, args.model_wait)
+            deadline.end += time.monotonic() - waited
+            sides["assistant"] = bench_assistant(work, args, deadline)
+    except BenchError as error:
+        log(f"error: {error}")
+        status = 1
+    except KeyboardInterrupt:
+        log("interrupted; cleaning up")
+        status = 130
+    finally:
+        if args.keep_logs:
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            for path in work.rglob("*.log"):
+                shutil.copy(path, args.keep_logs / f"{path.parent.name}-{path.name}")
+        shutil.rmtree(work, ignore_errors=True)
+    complete = all(name in sides for name in args.sides)
+    if not sides:
+        return status or 1
+    ratios = print_report(machine, sides, phase_n) if complete else {}
+    if not complete:
+        log("incomplete run: no table; partial figures go to the JSON")
+    report = {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "complete": complete,
+        "machine": {**machine, "loadavg_at_end": os.getloadavg()},
+        "load": {
+            "concurrency": args.concurrency,
+            "conversations_c1": args.conversations_c1,
+            "conversations_cn": args.conversations_cn,
+            "request_timeout_s": REQUEST_TIMEOUT_S,
+            "assistant_turns": list(ASSISTANT_TURNS),
+            "stock_turns": list(STOCK_TURNS),
+        },
+        "sides": {name: asdict(side) for name, side in sides.items()},
+        "ratios_assistant_over_stock": ratios,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    log(f"wrote {args.out}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Conversation decisions in plain Python: what the actions decide, testable without Rasa."""

@@ -1,0 +1,183 @@
+"""The product's one schema: accounts and everything a conversation decides about them.
+
+Money is stored as ``Numeric(12, 2)`` so yuan amounts survive round trips exactly on SQLite and
+PostgreSQL alike. Every row that records a decision also has an ``audit_events`` row.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import declarative_base
+
+from bot.clock import now_utc
+
+Base = declarative_base()
+
+MONEY = Numeric(12, 2)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    account_id = Column(String(32), primary_key=True)
+    holder_name = Column(String(64), nullable=False)
+    card_last4 = Column(String(4), nullable=False, index=True)
+    id_last4 = Column(String(4), nullable=False)
+    principal = Column(MONEY, nullable=False)
+    interest = Column(MONEY, nullable=False)
+    penalty = Column(MONEY, nullable=False)
+    minimum_payment = Column(MONEY, nullable=False)
+    overdue_days = Column(Integer, nullable=False)
+    balance_as_of = Column(Date, nullable=False)
+    credit_limit = Column(MONEY, nullable=False)
+    has_active_installment = Column(Boolean, nullable=False, default=False)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id = Column(Integer, primary_key=True)
+    account_id = Column(ForeignKey("accounts.account_id"), nullable=False, index=True)
+    amount = Column(MONEY, nullable=False)
+    paid_at = Column(DateTime(timezone=True), nullable=False)
+    channel = Column(String(32), nullable=False, default="bank_transfer")
+
+
+class VerifiedSession(Base):
+    __tablename__ = "verified_sessions"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    account_id = Column(ForeignKey("accounts.account_id"), nullable=False)
+    channel = Column(String(32))
+    verified_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+
+
+class HardshipStatement(Base):
+    __tablename__ = "hardship_statements"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    account_id = Column(ForeignKey("accounts.account_id"), nullable=False)
+    reason = Column(String(32), nullable=False)
+    monthly_income = Column(MONEY, nullable=False)
+    monthly_expenses = Column(MONEY, nullable=False)
+    other_debt_payments = Column(MONEY, nullable=False)
+    dependents = Column(Integer, nullable=False)
+    expected_recovery_months = Column(Integer, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+    __table_args__ = (Index("ix_offers_batch", "conversation_id", "batch"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False)
+    account_id = Column(ForeignKey("accounts.account_id"), nullable=False)
+    hardship_id = Column(ForeignKey("hardship_statements.id"))
+    batch = Column(String(16), nullable=False)
+    rank = Column(Integer, nullable=False)
+    option_id = Column(String(32), nullable=False)
+    type = Column(String(32), nullable=False)
+    months = Column(Integer, nullable=False)
+    monthly_payment = Column(MONEY, nullable=False)
+    total_payment = Column(MONEY, nullable=False)
+    total_cost = Column(MONEY, nullable=False)
+    apr = Column(Numeric(8, 6), nullable=False)
+    requires_approval = Column(Boolean, nullable=False)
+    affordable = Column(Boolean)
+    detail = Column(JSON, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+
+
+class Agreement(Base):
+    """A chosen offer: ``agreed`` at once, or ``pending_approval`` until a specialist decides."""
+
+    __tablename__ = "agreements"
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(32), nullable=False, unique=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    account_id = Column(ForeignKey("accounts.account_id"), nullable=False)
+    offer_id = Column(ForeignKey("offers.id"), nullable=False)
+    status = Column(String(24), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+    decided_at = Column(DateTime(timezone=True))
+    decided_by = Column(String(64))
+
+
+class Promise(Base):
+    __tablename__ = "promises"
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(32), nullable=False, unique=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    account_id = Column(ForeignKey("accounts.account_id"), nullable=False)
+    amount = Column(MONEY, nullable=False)
+    due_date = Column(Date, nullable=False)
+    status = Column(String(16), nullable=False, default="open")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+
+
+class Complaint(Base):
+    __tablename__ = "complaints"
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(32), nullable=False, unique=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    account_id = Column(ForeignKey("accounts.account_id"))
+    text = Column(Text, nullable=False)
+    status = Column(String(16), nullable=False, default="open")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+
+
+class Escalation(Base):
+    """A request for a person to decide; priority 0 is the most urgent (distress)."""
+
+    __tablename__ = "escalations"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    account_id = Column(ForeignKey("accounts.account_id"))
+    reason = Column(String(32), nullable=False)
+    priority = Column(Integer, nullable=False)
+    status = Column(String(16), nullable=False, default="open")
+    detail = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+
+
+class ContactRequest(Base):
+    """When a cardholder who postponed would like to be contacted again."""
+
+    __tablename__ = "contact_requests"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    account_id = Column(ForeignKey("accounts.account_id"))
+    preferred_time = Column(String(200), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=now_utc, index=True)
+    conversation_id = Column(String(128), index=True)
+    account_id = Column(String(32))
+    actor = Column(String(64), nullable=False)
+    event = Column(String(64), nullable=False)
+    detail = Column(JSON, nullable=False, default=dict)

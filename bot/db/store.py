@@ -1,0 +1,450 @@
+"""Every read and write the conversation makes, each decision with its audit row.
+
+Callers get plain frozen dataclasses back, never ORM rows, so nothing leaks a session across
+an ``await`` and the actions stay testable against a real database without Rasa.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from bot.db import models
+from bot.db.engine import create_db_engine
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+PRIORITY_URGENT = 0
+PRIORITY_HIGH = 1
+PRIORITY_NORMAL = 2
+
+
+@dataclass(frozen=True)
+class AccountView:
+    account_id: str
+    holder_name: str
+    principal: Decimal
+    interest: Decimal
+    penalty: Decimal
+    minimum_payment: Decimal
+    overdue_days_at_as_of: int
+    balance_as_of: date
+    credit_limit: Decimal
+    has_active_installment: bool
+
+    @property
+    def total_due(self) -> Decimal:
+        return self.principal + self.interest + self.penalty
+
+    def overdue_days(self, on: date) -> int:
+        """Overdue days grow day by day from the date the balances were struck."""
+        return self.overdue_days_at_as_of + max(0, (on - self.balance_as_of).days)
+
+    def as_case_account(self, on: date) -> dict[str, Any]:
+        """The ``account`` part of a plan-engine case."""
+        return {
+            "principal": float(self.principal),
+            "interest": float(self.interest),
+            "penalty": float(self.penalty),
+            "minimum_payment": float(self.minimum_payment),
+            "overdue_days": self.overdue_days(on),
+            "has_active_installment": self.has_active_installment,
+        }
+
+
+@dataclass(frozen=True)
+class OfferView:
+    id: int
+    rank: int
+    option_id: str
+    type: str
+    months: int
+    monthly_payment: Decimal
+    total_payment: Decimal
+    total_cost: Decimal
+    apr: Decimal
+    requires_approval: bool
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a write produced: its row id and, where the cardholder gets one, a reference number."""
+
+    id: int
+    reference: str | None = None
+    status: str | None = None
+
+
+def new_reference(prefix: str) -> str:
+    """Short, unambiguous reference a cardholder can read out over the phone."""
+    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{prefix}-{body}"
+
+
+def _account_view(row: models.Account) -> AccountView:
+    return AccountView(
+        account_id=row.account_id,
+        holder_name=row.holder_name,
+        principal=Decimal(row.principal),
+        interest=Decimal(row.interest),
+        penalty=Decimal(row.penalty),
+        minimum_payment=Decimal(row.minimum_payment),
+        overdue_days_at_as_of=row.overdue_days,
+        balance_as_of=row.balance_as_of,
+        credit_limit=Decimal(row.credit_limit),
+        has_active_installment=bool(row.has_active_installment),
+    )
+
+
+def _offer_view(row: models.Offer) -> OfferView:
+    return OfferView(
+        id=row.id,
+        rank=row.rank,
+        option_id=row.option_id,
+        type=row.type,
+        months=row.months,
+        monthly_payment=Decimal(row.monthly_payment),
+        total_payment=Decimal(row.total_payment),
+        total_cost=Decimal(row.total_cost),
+        apr=Decimal(row.apr),
+        requires_approval=bool(row.requires_approval),
+        detail=dict(row.detail),
+    )
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(create_db_engine(url))
+
+    def create_schema(self) -> None:
+        models.Base.metadata.create_all(self.engine)
+
+    def _session(self) -> Session:
+        return Session(self.engine, future=True, expire_on_commit=False)
+
+    def _audit(
+        self,
+        session: Session,
+        event: str,
+        conversation_id: str | None,
+        account_id: str | None = None,
+        actor: str = "bot",
+        **detail: Any,
+    ) -> None:
+        session.add(
+            models.AuditEvent(
+                conversation_id=conversation_id,
+                account_id=account_id,
+                actor=actor,
+                event=event,
+                detail=_jsonable(detail),
+            )
+        )
+
+    # accounts -------------------------------------------------------------------------------
+
+    def upsert_account(self, **fields: Any) -> None:
+        with self._session() as session, session.begin():
+            row = session.get(models.Account, fields["account_id"])
+            if row is None:
+                session.add(models.Account(**fields))
+            else:
+                for key, value in fields.items():
+                    setattr(row, key, value)
+
+    def get_account(self, account_id: str) -> AccountView | None:
+        with self._session() as session:
+            row = session.get(models.Account, account_id)
+            return _account_view(row) if row else None
+
+    def verify_identity(
+        self, conversation_id: str, card_last4: str, id_last4: str, channel: str | None
+    ) -> AccountView | None:
+        """Match both secrets; record the attempt either way (the audit shows failures too)."""
+        card = card_last4.strip()
+        ident = id_last4.strip().upper()
+        with self._session() as session, session.begin():
+            rows = session.execute(
+                select(models.Account).where(models.Account.card_last4 == card)
+            ).scalars()
+            match = next((row for row in rows if row.id_last4.upper() == ident), None)
+            if match is None:
+                self._audit(session, "identity_failed", conversation_id, channel=channel)
+                return None
+            session.add(
+                models.VerifiedSession(
+                    conversation_id=conversation_id, account_id=match.account_id, channel=channel
+                )
+            )
+            self._audit(
+                session, "identity_verified", conversation_id, match.account_id, channel=channel
+            )
+            return _account_view(match)
+
+    def payments_since(self, account_id: str, since: datetime) -> list[tuple[Decimal, datetime]]:
+        with self._session() as session:
+            rows = session.execute(
+                select(models.Payment.amount, models.Payment.paid_at)
+                .where(models.Payment.account_id == account_id, models.Payment.paid_at >= since)
+                .order_by(models.Payment.paid_at.desc())
+            ).all()
+            return [(Decimal(amount), paid_at) for amount, paid_at in rows]
+
+    def record_payment(self, account_id: str, amount: Decimal, paid_at: datetime) -> None:
+        with self._session() as session, session.begin():
+            session.add(models.Payment(account_id=account_id, amount=amount, paid_at=paid_at))
+
+    # hardship and offers --------------------------------------------------------------------
+
+    def save_hardship(
+        self, conversation_id: str, account_id: str, statement: dict[str, Any]
+    ) -> Recorded:
+        with self._session() as session, session.begin():
+            row = models.HardshipStatement(
+                conversation_id=conversation_id,
+                account_id=account_id,
+                reason=statement["reason"],
+                monthly_income=Decimal(str(statement["monthly_income"])),
+                monthly_expenses=Decimal(str(statement["monthly_expenses"])),
+                other_debt_payments=Decimal(str(statement["other_debt_payments"])),
+                dependents=int(statement["dependents"]),
+                expected_recovery_months=int(statement["expected_recovery_months"]),
+            )
+            session.add(row)
+            session.flush()
+            self._audit(session, "hardship_recorded", conversation_id, account_id, **statement)
+            return Recorded(id=row.id)
+
+    def save_offers(
+        self,
+        conversation_id: str,
+        account_id: str,
+        hardship_id: int | None,
+        proposal: dict[str, Any],
+    ) -> str:
+        """Store the options shown, in the order shown, under a new batch id."""
+        batch = secrets.token_hex(4)
+        with self._session() as session, session.begin():
+            for rank, option in enumerate(proposal["options"], start=1):
+                session.add(
+                    models.Offer(
+                        conversation_id=conversation_id,
+                        account_id=account_id,
+                        hardship_id=hardship_id,
+                        batch=batch,
+                        rank=rank,
+                        option_id=option["id"],
+                        type=option["type"],
+                        months=int(option["months"]),
+                        monthly_payment=Decimal(str(option["monthly_payment"])),
+                        total_payment=Decimal(str(option["total_payment"])),
+                        total_cost=Decimal(str(option["total_cost"])),
+                        apr=Decimal(str(option["apr"])),
+                        requires_approval=bool(option["requires_approval"]),
+                        affordable=option.get("affordable"),
+                        detail=_jsonable(option),
+                    )
+                )
+            self._audit(
+                session,
+                "offers_made",
+                conversation_id,
+                account_id,
+                batch=batch,
+                options=[o["id"] for o in proposal["options"]],
+                affordable_monthly=proposal.get("affordable_monthly"),
+                escalate=proposal.get("escalate"),
+            )
+        return batch
+
+    def get_offer(self, conversation_id: str, batch: str, rank: int) -> OfferView | None:
+        with self._session() as session:
+            row = session.execute(
+                select(models.Offer).where(
+                    models.Offer.conversation_id == conversation_id,
+                    models.Offer.batch == batch,
+                    models.Offer.rank == rank,
+                )
+            ).scalar_one_or_none()
+            return _offer_view(row) if row else None
+
+    def offers_in_batch(self, conversation_id: str, batch: str) -> list[OfferView]:
+        with self._session() as session:
+            rows = session.execute(
+                select(models.Offer)
+                .where(models.Offer.conversation_id == conversation_id, models.Offer.batch == batch)
+                .order_by(models.Offer.rank)
+            ).scalars()
+            return [_offer_view(row) for row in rows]
+
+    def create_agreement(self, conversation_id: str, account_id: str, offer: OfferView) -> Recorded:
+        """An offer needing approval becomes an application (``pending_approval``), never a deal."""
+        status = "pending_approval" if offer.requires_approval else "agreed"
+        prefix = "AP" if offer.requires_approval else "AG"
+        with self._session() as session, session.begin():
+            row = models.Agreement(
+                reference=new_reference(prefix),
+                conversation_id=conversation_id,
+                account_id=account_id,
+                offer_id=offer.id,
+                status=status,
+            )
+            session.add(row)
+            session.flush()
+            self._audit(
+                session,
+                "agreement_created" if status == "agreed" else "application_created",
+                conversation_id,
+                account_id,
+                reference=row.reference,
+                option_id=offer.option_id,
+                monthly_payment=offer.monthly_payment,
+                months=offer.months,
+            )
+            return Recorded(id=row.id, reference=row.reference, status=status)
+
+    # promises, complaints, contact requests --------------------------------------------------
+
+    def record_promise(
+        self, conversation_id: str, account_id: str, amount: Decimal, due: date
+    ) -> Recorded:
+        with self._session() as session, session.begin():
+            row = models.Promise(
+                reference=new_reference("PP"),
+                conversation_id=conversation_id,
+                account_id=account_id,
+                amount=amount,
+                due_date=due,
+            )
+            session.add(row)
+            session.flush()
+            self._audit(
+                session,
+                "promise_recorded",
+                conversation_id,
+                account_id,
+                reference=row.reference,
+                amount=amount,
+                due_date=due,
+            )
+            return Recorded(id=row.id, reference=row.reference)
+
+    def record_complaint(self, conversation_id: str, account_id: str | None, text: str) -> Recorded:
+        with self._session() as session, session.begin():
+            row = models.Complaint(
+                reference=new_reference("CP"),
+                conversation_id=conversation_id,
+                account_id=account_id,
+                text=text,
+            )
+            session.add(row)
+            session.flush()
+            self._audit(
+                session, "complaint_recorded", conversation_id, account_id, reference=row.reference
+            )
+            return Recorded(id=row.id, reference=row.reference)
+
+    def record_contact_request(
+        self, conversation_id: str, account_id: str | None, preferred_time: str
+    ) -> Recorded:
+        with self._session() as session, session.begin():
+            row = models.ContactRequest(
+                conversation_id=conversation_id,
+                account_id=account_id,
+                preferred_time=preferred_time[:200],
+            )
+            session.add(row)
+            session.flush()
+            self._audit(
+                session,
+                "contact_time_recorded",
+                conversation_id,
+                account_id,
+                preferred_time=preferred_time[:200],
+            )
+            return Recorded(id=row.id)
+
+    # escalations ----------------------------------------------------------------------------
+
+    def escalate(
+        self,
+        conversation_id: str,
+        reason: str,
+        priority: int,
+        account_id: str | None = None,
+        **detail: Any,
+    ) -> Recorded:
+        """Open an escalation, or raise the priority of the one already open for this chat."""
+        with self._session() as session, session.begin():
+            row = session.execute(
+                select(models.Escalation).where(
+                    models.Escalation.conversation_id == conversation_id,
+                    models.Escalation.status == "open",
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                row = models.Escalation(
+                    conversation_id=conversation_id,
+                    account_id=account_id,
+                    reason=reason,
+                    priority=priority,
+                    detail=_jsonable(detail),
+                )
+                session.add(row)
+            else:
+                reasons = list(row.detail.get("other_reasons", []))
+                reasons.append(reason)
+                row.detail = {**row.detail, "other_reasons": reasons}
+                if priority < row.priority:
+                    row.priority, row.reason = priority, reason
+                row.account_id = row.account_id or account_id
+            session.flush()
+            self._audit(
+                session,
+                "escalated",
+                conversation_id,
+                account_id,
+                reason=reason,
+                priority=priority,
+                escalation_id=row.id,
+            )
+            return Recorded(id=row.id, status=row.status)
+
+    # inspection (tests, console) -------------------------------------------------------------
+
+    def rows(self, model: type, **filters: Any) -> list[Any]:
+        """Detached rows of one table matching equality filters, oldest first."""
+        with self._session() as session:
+            query = select(model).filter_by(**filters)
+            return list(session.execute(query.order_by(model.id)).scalars())
+
+    def count(self, model: type, **filters: Any) -> int:
+        with self._session() as session:
+            return session.execute(
+                select(func.count()).select_from(model).filter_by(**filters)
+            ).scalar_one()
+
+
+def _jsonable(value: Any) -> Any:
+    """Decimals and dates into JSON-friendly values for the JSON columns."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value

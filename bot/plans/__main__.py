@@ -1,0 +1,7 @@
+"""`python -m bot.plans ...`: see bot/plans/cli.py."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

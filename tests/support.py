@@ -1,0 +1,59 @@
+"""Building rasa_sdk trackers the way the Rasa server sends them, for calling actions directly."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rasa.shared.core.domain import Domain
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.settings import PROJECT_ROOT
+
+DOMAIN: dict[str, Any] = Domain.load(str(PROJECT_ROOT / "domain.yml")).as_dict()
+SLOT_DEFAULTS = {name: spec.get("initial_value") for name, spec in DOMAIN["slots"].items()}
+
+
+def make_tracker(
+    *,
+    slots: Optional[dict[str, Any]] = None,
+    intent: Optional[str] = None,
+    text: str = "",
+    entities: Optional[list[dict[str, Any]]] = None,
+    set_after_user: Optional[dict[str, Any]] = None,
+    earlier_events: Optional[list[dict[str, Any]]] = None,
+    active_loop: Optional[str] = None,
+    sender_id: str = "test-conversation",
+) -> Tracker:
+    """A tracker whose latest user message is ``text``/``intent``; ``set_after_user`` are the
+    slots extracted from it (what a form validation action is asked to validate)."""
+    values = {**SLOT_DEFAULTS, **(slots or {}), **(set_after_user or {})}
+    parse_data = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 1.0},
+        "entities": entities or [],
+    }
+    events = list(earlier_events or [])
+    events.append({"event": "user", "text": text, "parse_data": parse_data})
+    events.extend(
+        {"event": "slot", "name": name, "value": value}
+        for name, value in (set_after_user or {}).items()
+    )
+    return Tracker(
+        sender_id=sender_id,
+        slots=values,
+        latest_message=parse_data,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": active_loop} if active_loop else {},
+        latest_action_name="action_listen",
+    )
+
+
+def responses(dispatcher: CollectingDispatcher) -> list[str]:
+    return [message.get("response") for message in dispatcher.messages]
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {event["name"]: event["value"] for event in events if event.get("event") == "slot"}

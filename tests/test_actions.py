@@ -1,0 +1,279 @@
+"""The custom actions called as the Rasa server calls them, against a real database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+import actions.common
+from actions.account import ActionCheckPayment, ActionShowBalance
+from actions.hardship import ValidateHardshipForm
+from actions.identity import ActionStartGoal, ValidateIdentityForm
+from actions.plans import ActionConfirmPlan, ActionProposePlans, ActionSummarizePlan
+from actions.promises import ActionRecordPromise, ValidatePromiseForm
+from actions.support import ActionAnswer, ActionCrisisSupport, ActionHandleComplaint
+from actions.support import ActionMisunderstood
+from bot.db import models
+from bot.db.store import Store
+from tests.support import DOMAIN, make_tracker, responses, slot_events
+
+VERIFIED = {"verified": True, "account_id": "CC-0001"}
+HARDSHIP = {
+    "hardship_reason": "unemployment",
+    "monthly_income": 4500.0,
+    "monthly_expenses": 3000.0,
+    "other_debt_payments": 500.0,
+    "dependents": 1,
+    "recovery_months": 6,
+}
+
+
+@pytest.fixture(autouse=True)
+def actions_use(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """Point the actions at the test database (the fixture's store is seeded)."""
+    monkeypatch.setenv("DATABASE_URL", str(store.engine.url.render_as_string(False)))
+    actions.common.store.cache_clear()
+    yield store
+    actions.common.store.cache_clear()
+
+
+async def run(action, tracker) -> tuple[list[dict], CollectingDispatcher]:  # noqa: ANN001
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker, DOMAIN)
+    return events, dispatcher
+
+
+# --- identity ---------------------------------------------------------------------------------
+
+
+async def test_both_secrets_in_one_message_verify_at_once(store: Store) -> None:
+    tracker = make_tracker(
+        intent="inform_identity",
+        text="卡号6217，身份证1234",
+        set_after_user={"card_last4": "卡号6217，身份证1234"},
+        slots={"requested_slot": "card_last4"},
+        active_loop="identity_form",
+    )
+    events, dispatcher = await run(ValidateIdentityForm(), tracker)
+    slots = slot_events(events)
+    assert slots["verified"] is True and slots["account_id"] == "CC-0001"
+    assert slots["card_last4"] == slots["id_last4"] == "verified"  # the secrets are not kept
+    assert slots.get("requested_slot") is None  # both filled: the form ends
+    assert responses(dispatcher) == ["utter_identity_verified"]
+    assert store.count(models.VerifiedSession) == 1
+
+
+async def test_wrong_secrets_retry_then_lock_after_three(store: Store) -> None:
+    for attempt in (1, 2, 3):
+        tracker = make_tracker(
+            intent="inform_identity",
+            text="0000",
+            slots={
+                "card_last4": "6217",
+                "verify_attempts": attempt - 1,
+                "requested_slot": "id_last4",
+            },
+            set_after_user={"id_last4": "0000"},
+            active_loop="identity_form",
+        )
+        events, dispatcher = await run(ValidateIdentityForm(), tracker)
+        slots = slot_events(events)
+        assert slots["verify_attempts"] == attempt
+        assert slots.get("verified") is None
+    assert responses(dispatcher) == ["utter_identity_locked"]
+    assert slots["verification_locked"] is True and slots["requested_slot"] is None
+    (escalation,) = store.rows(models.Escalation)
+    assert escalation.reason == "identity_failed"
+    assert store.count(models.AuditEvent, event="identity_failed") == 3
+
+
+async def test_nothing_about_the_account_before_verification() -> None:
+    events, dispatcher = await run(ActionShowBalance(), make_tracker(intent="ask_balance"))
+    assert events == [] and dispatcher.messages == []
+    _, dispatcher = await run(ActionAnswer(), make_tracker(intent="ask_consequences"))
+    assert responses(dispatcher) == ["utter_answer_consequences"]  # general only
+
+
+async def test_balance_and_personal_consequences_after_verification() -> None:
+    _, dispatcher = await run(ActionShowBalance(), make_tracker(slots=VERIFIED))
+    balance = dispatcher.messages[0]
+    assert balance["response"] == "utter_balance"
+    assert balance["total_due"] == "37,135.50" and balance["overdue_days"] == 47
+    personal = dispatcher.messages[1]
+    assert personal["report_code"] == "2"
+    assert dispatcher.messages[2]["response"] == "utter_overdraft_not_applicable"  # 35,000 < 50,000
+
+
+async def test_start_goal_remembers_the_goal_and_says_why_identity_is_needed() -> None:
+    events, dispatcher = await run(ActionStartGoal(), make_tracker(intent="request_waiver"))
+    assert slot_events(events) == {"pending_goal": "plans"}
+    assert responses(dispatcher) == ["utter_identity_intro"]
+
+
+# --- hardship form ------------------------------------------------------------------------------
+
+
+async def test_hardship_answers_are_read_and_nonsense_is_reasked() -> None:
+    form = ValidateHardshipForm()
+    good = make_tracker(
+        slots={**VERIFIED, "requested_slot": "monthly_income"},
+        intent="inform_income",
+        text="一个月四千五",
+        set_after_user={"monthly_income": "一个月四千五"},
+        active_loop="hardship_form",
+    )
+    events, _ = await run(form, good)
+    assert slot_events(events)["monthly_income"] == 4500.0
+    bad = make_tracker(
+        slots={**VERIFIED, "requested_slot": "monthly_income"},
+        intent="inform_income",
+        text="不告诉你",
+        set_after_user={"monthly_income": "不告诉你"},
+        active_loop="hardship_form",
+    )
+    events, dispatcher = await run(form, bad)
+    assert slot_events(events)["monthly_income"] is None
+    assert responses(dispatcher) == ["utter_invalid_amount"]
+
+
+async def test_an_earlier_answer_can_be_corrected() -> None:
+    tracker = make_tracker(
+        slots={**VERIFIED, "monthly_income": 4500.0, "requested_slot": "monthly_expenses"},
+        intent="correct_info",
+        text="刚才收入说错了，应该是六千",
+        active_loop="hardship_form",
+    )
+    events, dispatcher = await run(ValidateHardshipForm(), tracker)
+    slots = slot_events(events)
+    assert slots["monthly_income"] == 6000.0
+    assert "monthly_expenses" not in slots or slots["monthly_expenses"] is None
+    assert responses(dispatcher) == ["utter_correction_applied"]
+
+
+# --- plans ---------------------------------------------------------------------------------------
+
+
+async def test_plans_are_proposed_chosen_and_confirmed_with_a_reference(store: Store) -> None:
+    events, dispatcher = await run(
+        ActionProposePlans(), make_tracker(slots={**VERIFIED, **HARDSHIP})
+    )
+    slots = slot_events(events)
+    batch = slots["offer_batch"]
+    options = [m for m in dispatcher.messages if m.get("response") == "utter_plan_option"]
+    assert 2 <= len(options) <= 4
+    buttons = dispatcher.messages[-1]["buttons"]
+    assert [b["payload"] for b in buttons][0] == '/choose_plan{"plan_choice": "1"}'
+    assert store.count(models.Offer, batch=batch) == len(options)
+    assert store.count(models.HardshipStatement) == 1
+
+    chosen = {**VERIFIED, "offer_batch": batch, "plan_choice": "1"}
+    events, dispatcher = await run(ActionSummarizePlan(), make_tracker(slots=chosen))
+    assert responses(dispatcher)[0] == "utter_plan_summary"
+    first = store.offers_in_batch("test-conversation", batch)[0]
+    _, dispatcher = await run(ActionConfirmPlan(), make_tracker(slots=chosen))
+    (agreement,) = store.rows(models.Agreement)
+    message = dispatcher.messages[0]
+    assert message["reference"] == agreement.reference
+    if first.requires_approval:
+        assert agreement.status == "pending_approval"
+        assert message["response"] == "utter_application_submitted"
+        assert store.rows(models.Escalation)[0].reason == "plan_approval"
+    else:
+        assert agreement.status == "agreed"
+        assert message["response"] == "utter_plan_confirmed"
+
+
+async def test_traditional_cardholders_get_traditional_plan_buttons() -> None:
+    slots = {**VERIFIED, **HARDSHIP, "script": "traditional"}
+    _, dispatcher = await run(ActionProposePlans(), make_tracker(slots=slots))
+    titles = [b["title"] for b in dispatcher.messages[-1]["buttons"]]
+    assert all(title.startswith("方案") for title in titles)
+    assert all("元" in title and "期" in title for title in titles)
+
+
+async def test_income_below_expenses_escalates_instead_of_offering(store: Store) -> None:
+    poor = {**HARDSHIP, "monthly_income": 1000.0, "monthly_expenses": 3000.0}
+    _, dispatcher = await run(ActionProposePlans(), make_tracker(slots={**VERIFIED, **poor}))
+    assert "utter_plans_escalated" in responses(dispatcher)
+    assert store.rows(models.Escalation)[0].reason == "no_plan_fits"
+
+
+# --- promise, payment, emotions --------------------------------------------------------------------
+
+
+async def test_promise_is_validated_and_recorded(store: Store) -> None:
+    form = ValidatePromiseForm()
+    tracker = make_tracker(
+        slots={**VERIFIED, "requested_slot": "promise_date"},
+        intent="promise_to_pay",
+        text="下周五",
+        set_after_user={"promise_amount": 3000, "promise_date": "下周五"},
+        active_loop="promise_form",
+    )
+    events, _ = await run(form, tracker)
+    slots = slot_events(events)
+    assert slots["promise_amount"] == 3000.0 and slots["promise_date"] == "2026-11-27"
+    past = make_tracker(
+        slots={**VERIFIED, "requested_slot": "promise_date"},
+        set_after_user={"promise_date": "2020-01-01"},
+        active_loop="promise_form",
+    )
+    events, dispatcher = await run(form, past)
+    assert slot_events(events)["promise_date"] is None
+    assert responses(dispatcher) == ["utter_invalid_date"]
+
+    done = {**VERIFIED, "promise_amount": 3000.0, "promise_date": "2026-11-27"}
+    _, dispatcher = await run(ActionRecordPromise(), make_tracker(slots=done))
+    (promise,) = store.rows(models.Promise)
+    assert dispatcher.messages[0]["reference"] == promise.reference
+    assert str(promise.due_date) == "2026-11-27"
+
+
+async def test_already_paid_without_a_payment_is_recorded_for_follow_up(store: Store) -> None:
+    _, dispatcher = await run(ActionCheckPayment(), make_tracker(slots=VERIFIED))
+    assert responses(dispatcher) == ["utter_payment_not_found"]
+    assert store.rows(models.Escalation)[0].reason == "payment_not_found"
+
+
+async def test_distress_gives_the_hotline_and_an_urgent_case(store: Store) -> None:
+    events, dispatcher = await run(
+        ActionCrisisSupport(), make_tracker(intent="express_distress", active_loop="hardship_form")
+    )
+    assert responses(dispatcher) == ["utter_crisis_support"]
+    assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
+    (case,) = store.rows(models.Escalation)
+    assert case.reason == "distress" and case.priority == 0
+
+
+async def test_distress_reply_goes_out_even_with_the_database_down(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    actions.common.store.cache_clear()
+    _, dispatcher = await run(ActionCrisisSupport(), make_tracker(intent="express_distress"))
+    assert responses(dispatcher) == ["utter_crisis_support"]
+    _, dispatcher = await run(ActionShowBalance(), make_tracker(slots=VERIFIED))
+    assert responses(dispatcher) == ["utter_technical_problem"]
+
+
+async def test_complaint_is_recorded_and_escalated(store: Store) -> None:
+    tracker = make_tracker(intent="complain", text="你们催收天天打我单位电话，我要投诉")
+    _, dispatcher = await run(ActionHandleComplaint(), tracker)
+    assert responses(dispatcher) == ["utter_anger_ack", "utter_complaint_recorded"]
+    (complaint,) = store.rows(models.Complaint)
+    assert "投诉" in complaint.text
+    assert store.rows(models.Escalation)[0].reason == "complaint"
+
+
+async def test_two_misunderstandings_in_a_row_hand_off(store: Store) -> None:
+    fallback = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    once = make_tracker(intent="nlu_fallback", earlier_events=[])
+    once.events[-1]["parse_data"]["intent"]["name"] = "nlu_fallback"
+    _, dispatcher = await run(ActionMisunderstood(), once)
+    assert responses(dispatcher) == ["utter_misunderstood"]
+    twice = make_tracker(intent="nlu_fallback", earlier_events=[fallback])
+    _, dispatcher = await run(ActionMisunderstood(), twice)
+    assert responses(dispatcher) == ["utter_handoff"]
+    assert store.rows(models.Escalation)[0].reason == "misunderstood"
