@@ -80,6 +80,8 @@ def main() -> int:
 
     print(f"machine: {os.cpu_count()} CPUs, {cpu_model()}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.platform()}")
+    if hasattr(os, "getloadavg"):
+        print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     policy = load_policy()
 
     calls, seconds = timed(lambda: propose(CASE, policy))

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -105,6 +106,8 @@ class PhaseResult:
     loadavg_1min_after: float = 0.0
     wall_s: float = 0.0
     throughput_msg_s: float = 0.0
+    cpu_s_by_process: dict[str, float] = field(default_factory=dict)
+    cpu_ms_per_message: float = 0.0
     latency_ms: dict[str, float] = field(default_factory=dict)
     unfinished_last_replies: list[str] = field(default_factory=list)
 
@@ -117,11 +120,12 @@ class SideResult:
     ready_s: float = 0.0
     first_reply_s: float = 0.0
     first_reply_latency_ms: float = 0.0
+    nlu_parse_p50_ms: float = 0.0
     rss_idle_mb: float = 0.0
     rss_after_load_mb: float = 0.0
     rss_by_process_mb: dict[str, float] = field(default_factory=dict)
     phases: dict[str, PhaseResult] = field(default_factory=dict)
-    warmup_transcript: list[dict[str, str]] = field(default_factory=list)
+    warmup_transcript: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -222,6 +226,21 @@ def tree_rss(roots: dict[str, int]) -> tuple[float, dict[str, float]]:
     return sum(per_root.values()), {name: round(mb, 1) for name, mb in per_root.items()}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (0 if it has gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def tree_cpu(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds per named root's process tree: shows which server the time goes to."""
+    return {name: sum(cpu_seconds(p) for p in process_tree([pid])) for name, pid in roots.items()}
+
+
 # ---------------------------------------------------------------- the stock bot
 
 
@@ -310,7 +329,16 @@ def stock_server(directory: Path, port: int, log_path: Path) -> Iterator[subproc
     """`rasa run --enable-api` in the stock project, stopped however the block ends."""
     with open(log_path, "ab") as output:
         process = subprocess.Popen(
-            [*rasa_command(), "run", "--enable-api", "--port", str(port), "--model", "models"],
+            [
+                *rasa_command(),
+                "run",
+                "--enable-api",
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ]
+            + ["--model", "models"],
             cwd=directory,
             env=stock_environment(),
             stdout=output,
@@ -383,15 +411,30 @@ async def first_reply(url: str, bot: Bot) -> tuple[float, list[dict[str, Any]]]:
         )
 
 
-async def transcript(url: str, bot: Bot) -> list[dict[str, str]]:
+async def transcript(url: str, bot: Bot) -> list[dict[str, Any]]:
     """The warm-up conversation (not counted), kept so a reader can see what the bot said."""
     sender = f"bench-{bot.name}-warmup-{uuid.uuid4().hex[:8]}"
-    turns: list[dict[str, str]] = []
+    turns: list[dict[str, Any]] = []
     async with new_session(1) as session:
         for text in bot.turns:
             elapsed, messages = await send(session, url, sender, text)
-            turns.append({"user": text, "bot": reply_text(messages), "ms": f"{elapsed * 1000:.0f}"})
+            turns.append({"user": text, "bot": reply_text(messages), "ms": round(elapsed * 1000)})
     return turns
+
+
+async def nlu_parse_ms(url: str, bot: Bot, rounds: int = 3) -> float:
+    """Median of /model/parse over the conversation's texts: the NLU share of a turn."""
+    timings: list[float] = []
+    async with new_session(1) as session:
+        for _ in range(rounds):
+            for text in bot.turns:
+                started = time.perf_counter()
+                async with session.post(f"{url}/model/parse", json={"text": text}) as response:
+                    await response.read()
+                    if response.status != 200:
+                        raise BenchError(f"/model/parse answered HTTP {response.status}")
+                timings.append(time.perf_counter() - started)
+    return percentile(sorted(timings), 50) * 1000
 
 
 async def run_phase(
@@ -402,8 +445,9 @@ async def run_phase(
     result.loadavg_1min_before = os.getloadavg()[0]  # other work on the machine skews figures
     latencies: list[float] = []
     next_index = 0
+    finished = 0
     deadline = time.monotonic() + time_limit_s
-    report_every = 1 if conversations <= 20 else max(1, conversations // 10)
+    report_every = max(1, conversations // 10)
     started = time.monotonic()
 
     def fail(message: str) -> None:
@@ -433,16 +477,16 @@ async def run_phase(
             result.unfinished_last_replies.append(last[:300])
 
     async def worker(session: aiohttp.ClientSession) -> None:
-        nonlocal next_index
+        nonlocal next_index, finished
         while next_index < conversations and time.monotonic() < deadline:
             index = next_index
             next_index += 1
             result.conversations_started += 1
             await converse(session, index)
-            done = result.conversations_completed
-            if done and done % report_every == 0:
+            finished += 1
+            if finished % report_every == 0:
                 log(
-                    f"{bot.name} {phase}: {done}/{conversations} conversations, "
+                    f"{bot.name} {phase}: {finished}/{conversations} conversations ended, "
                     f"{result.messages_ok} messages, {time.monotonic() - started:.1f} s"
                 )
 
@@ -496,6 +540,8 @@ def measure(
         log(f"{bot.name}: WARNING the warm-up conversation did not reach {bot.done_mark!r}:")
         for turn in side.warmup_transcript:
             log(f"   > {turn['user']}\n     < {turn['bot'][:160]!r}")
+    side.nlu_parse_p50_ms = asyncio.run(nlu_parse_ms(url, bot))
+    log(f"{bot.name}: NLU only (/model/parse) p50 {side.nlu_parse_p50_ms:.0f} ms")
     for phase, concurrency, count in (
         ("c1", 1, args.conversations_c1),
         (f"c{args.concurrency}", args.concurrency, args.conversations_cn),
@@ -506,8 +552,16 @@ def measure(
             f"{bot.name} {phase}: {count} conversations at concurrency {concurrency} "
             f"(≤{limit:.0f} s)"
         )
+        cpu_before = tree_cpu(roots)
         side.phases[phase] = asyncio.run(run_phase(url, bot, phase, concurrency, count, limit))
+        cpu_after = tree_cpu(roots)
         outcome = side.phases[phase]
+        outcome.cpu_s_by_process = {n: round(cpu_after[n] - cpu_before[n], 2) for n in roots}
+        outcome.cpu_ms_per_message = (
+            sum(outcome.cpu_s_by_process.values()) * 1000 / outcome.messages_ok
+            if outcome.messages_ok
+            else float("nan")
+        )
         log(
             f"{bot.name} {phase}: {outcome.throughput_msg_s:.1f} msg/s, "
             f"p95 {outcome.latency_ms['p95']:.0f} ms, errors {outcome.errors}"
@@ -563,6 +617,9 @@ def bench_assistant(work: Path, args: argparse.Namespace, deadline: Deadline) ->
     from bot.db.seed import seed
     from bot.db.store import Store
 
+    # Known and harmless for the demo data (see pyproject's pytest filters); keeps the log readable.
+    warnings.filterwarnings("ignore", message="Dialect sqlite\\+pysqlite does \\*not\\*")
+
     side = SideResult(name="assistant")
     deadline.check("starting the assistant")
     database_url = f"sqlite:///{work / 'assistant.db'}"
@@ -616,6 +673,7 @@ def summary_rows(sides: dict[str, SideResult], phase_n: str) -> list[tuple[str, 
     add("ready (start → /status model)  s", [f"{sides[n].ready_s:.1f}" for n in names])
     add("start → first reply  s", [f"{sides[n].first_reply_s:.1f}" for n in names])
     add("first reply latency  ms", [f"{sides[n].first_reply_latency_ms:.0f}" for n in names])
+    add("NLU only /model/parse p50  ms", [f"{sides[n].nlu_parse_p50_ms:.0f}" for n in names])
     for phase in ("c1", phase_n):
         for key in ("p50", "p95", "p99"):
             add(
@@ -633,6 +691,16 @@ def summary_rows(sides: dict[str, SideResult], phase_n: str) -> list[tuple[str, 
                 for p in (sides[n].phases[phase] for n in names)
             ],
         )
+        add(
+            f"{phase} server CPU per message  ms",
+            [
+                f"{p.cpu_ms_per_message:.0f} ("
+                + " + ".join(f"{k} {v * 1000 / max(1, p.messages_ok):.0f}"
+                             for k, v in p.cpu_s_by_process.items())
+                + ")"
+                for p in (sides[n].phases[phase] for n in names)
+            ],
+        )  # fmt: skip
         add(f"{phase} messages ok / errors", [
             f"{sides[n].phases[phase].messages_ok} / {sides[n].phases[phase].errors}" for n in names
         ])  # fmt: skip
@@ -641,7 +709,11 @@ def summary_rows(sides: dict[str, SideResult], phase_n: str) -> list[tuple[str, 
     return rows
 
 
-def print_report(machine: dict[str, Any], sides: dict[str, SideResult], phase_n: str) -> dict:
+def print_report(
+    machine: dict[str, Any], sides: dict[str, SideResult], phase_n: str, note: str
+) -> dict:
+    if note:
+        print(f"\nnote: {note}")
     print(
         f"\nmachine: {machine['cpu_count']} CPUs ({machine['cpus_usable']} usable), "
         f"{machine['cpu_model']}, {machine['mem_total_gb']} GiB; Python {machine['python']}, "
@@ -711,6 +783,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--phase-time-limit", type=float, default=600, help="s per load phase")
     parser.add_argument("--time-limit", type=float, default=3600, help="s overall (no model wait)")
     parser.add_argument("--out", type=Path, default=OUT_PATH)
+    parser.add_argument("--note", default="", help="free text stored in the JSON and printed")
     parser.add_argument("--keep-logs", type=Path, help="copy the server logs here at the end")
     args = parser.parse_args(argv)
     args.sides = [s.strip() for s in args.sides.split(",") if s.strip()]
@@ -729,6 +802,7 @@ def _terminate(_signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)  # also when started in the background (SIG_IGN)
     machine = machine_info()
     log(
         f"machine: {machine['cpu_count']} CPUs, {machine['cpu_model']}, "
@@ -763,12 +837,13 @@ def main(argv: list[str] | None = None) -> int:
     complete = all(name in sides for name in args.sides)
     if not sides:
         return status or 1
-    ratios = print_report(machine, sides, phase_n) if complete else {}
+    ratios = print_report(machine, sides, phase_n, args.note) if complete else {}
     if not complete:
         log("incomplete run: no table; partial figures go to the JSON")
     report = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "complete": complete,
+        "note": args.note,
         "machine": {**machine, "loadavg_at_end": os.getloadavg()},
         "load": {
             "concurrency": args.concurrency,

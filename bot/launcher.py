@@ -18,7 +18,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from bot.settings import PROJECT_ROOT, load_settings
 
@@ -46,7 +45,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _get_json(url: str) -> Optional[dict]:
+def _get_json(url: str) -> dict | None:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return json.loads(response.read().decode() or "{}")
@@ -61,8 +60,8 @@ class Servers:
     rasa_port: int = 5005
     actions_port: int = 5055
     model: Path = DEFAULT_MODEL
-    database_url: Optional[str] = None
-    log_dir: Optional[Path] = None
+    database_url: str | None = None
+    log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen] = field(default_factory=list)
 
@@ -167,7 +166,7 @@ class Servers:
         self.stop()
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Start the arrears assistant demo.")
     parser.add_argument("--rasa-port", type=int, default=5005)
     parser.add_argument("--actions-port", type=int, default=5055)

@@ -23,6 +23,7 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):
         event_broker: EventBroker | None = None,
         **kwargs: Any,
     ) -> None:
+        kwargs.pop("host", None)  # Rasa passes the endpoint's `url` as host; ours is DATABASE_URL
         url = make_url(kwargs.pop("url", None) or load_settings().database_url)
         backend = url.get_backend_name()
         if backend == "sqlite":

@@ -40,8 +40,14 @@ def main() -> int:
     print("training the Rasa model (inputs changed or no model yet) …", flush=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [
-        sys.executable, "-m", "rasa", "train",
-        "--fixed-model-name", "assistant", "--out", "models",
+        sys.executable,
+        "-m",
+        "rasa",
+        "train",
+        "--fixed-model-name",
+        "assistant",
+        "--out",
+        "models",
     ]
     result = subprocess.run(command, cwd=ROOT, env=env)
     if result.returncode != 0 or not MODEL.exists():

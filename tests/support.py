@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
@@ -16,13 +16,13 @@ SLOT_DEFAULTS = {name: spec.get("initial_value") for name, spec in DOMAIN["slots
 
 def make_tracker(
     *,
-    slots: Optional[dict[str, Any]] = None,
-    intent: Optional[str] = None,
+    slots: dict[str, Any] | None = None,
+    intent: str | None = None,
     text: str = "",
-    entities: Optional[list[dict[str, Any]]] = None,
-    set_after_user: Optional[dict[str, Any]] = None,
-    earlier_events: Optional[list[dict[str, Any]]] = None,
-    active_loop: Optional[str] = None,
+    entities: list[dict[str, Any]] | None = None,
+    set_after_user: dict[str, Any] | None = None,
+    earlier_events: list[dict[str, Any]] | None = None,
+    active_loop: str | None = None,
     sender_id: str = "test-conversation",
 ) -> Tracker:
     """A tracker whose latest user message is ``text``/``intent``; ``set_after_user`` are the

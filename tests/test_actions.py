@@ -13,8 +13,12 @@ from actions.hardship import ValidateHardshipForm
 from actions.identity import ActionStartGoal, ValidateIdentityForm
 from actions.plans import ActionConfirmPlan, ActionProposePlans, ActionSummarizePlan
 from actions.promises import ActionRecordPromise, ValidatePromiseForm
-from actions.support import ActionAnswer, ActionCrisisSupport, ActionHandleComplaint
-from actions.support import ActionMisunderstood
+from actions.support import (
+    ActionAnswer,
+    ActionCrisisSupport,
+    ActionHandleComplaint,
+    ActionMisunderstood,
+)
 from bot.db import models
 from bot.db.store import Store
 from tests.support import DOMAIN, make_tracker, responses, slot_events
@@ -200,7 +204,7 @@ async def test_income_below_expenses_escalates_instead_of_offering(store: Store)
     assert store.rows(models.Escalation)[0].reason == "no_plan_fits"
 
 
-# --- promise, payment, emotions --------------------------------------------------------------------
+# --- promise, payment, emotions ----------------------------------------------------------------
 
 
 async def test_promise_is_validated_and_recorded(store: Store) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import read_endpoint_config
 
 from bot.settings import PROJECT_ROOT
-from bot.tracker_store import DatabaseUrlTrackerStore
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,8 @@ async def test_a_conversation_is_read_back_by_a_new_store(
     database_url: str, domain: Domain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
-    first = DatabaseUrlTrackerStore(domain=domain)
+    config = read_endpoint_config(str(PROJECT_ROOT / "endpoints.yml"), "tracker_store")
+    first = TrackerStore.create(config, domain)  # exactly as `rasa run` builds it
     tracker = DialogueStateTracker.from_events(
         "cardholder-1",
         [
@@ -30,10 +32,11 @@ async def test_a_conversation_is_read_back_by_a_new_store(
         ],
         slots=domain.slots,
     )
+    assert type(first).__name__ == "DatabaseUrlTrackerStore"
     await first.save(tracker)
     first.engine.dispose()
 
-    second = DatabaseUrlTrackerStore(domain=domain)  # as after a restart
+    second = TrackerStore.create(config, domain)  # as after a restart
     restored = await second.retrieve("cardholder-1")
     assert restored is not None
     assert restored.latest_message.text == "我還欠多少"

@@ -38,6 +38,7 @@ from bot.nlu.script import detect_script, to_simplified
 logger = logging.getLogger(__name__)
 
 NLU_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = NLU_DIR.parents[1]
 DEFAULT_DICTIONARY = NLU_DIR / "dictionary"
 SCRIPT_ATTRIBUTE = "script"
 SCRIPT_ENTITY = "script"
@@ -173,9 +174,21 @@ class DomainJiebaTokenizer(JiebaTokenizer):
         }
 
     @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> DomainJiebaTokenizer:
+        """Loads the dictionary, found even when rasa runs outside the project root."""
+        resolved = {**config, "dictionary_path": str(resolve_dictionary(config))}
+        return super().create(resolved, model_storage, resource, execution_context)
+
+    @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Retokenise when the dictionary or the expression rules change."""
-        dictionary = Path(config.get("dictionary_path") or DEFAULT_DICTIONARY)
+        dictionary = resolve_dictionary(config)
         files = sorted(dictionary.glob("*")) if dictionary.is_dir() else []
         return _source_fingerprint(*files)
 
@@ -193,6 +206,21 @@ class DomainJiebaTokenizer(JiebaTokenizer):
             if simplified[start:end].strip()
         ]
         return self._apply_token_pattern(tokens)
+
+
+def resolve_dictionary(config: dict[str, Any]) -> Path:
+    """The configured dictionary directory; a relative path may be relative to the project.
+
+    A missing directory would silently tokenise without the domain terms, so it fails.
+    """
+    configured = Path(config.get("dictionary_path") or DEFAULT_DICTIONARY)
+    candidates = [configured]
+    if not configured.is_absolute():
+        candidates.append(PROJECT_ROOT / configured)
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate.resolve()
+    raise FileNotFoundError(f"jieba dictionary directory not found: {configured}")
 
 
 def _cut(text: str) -> list[tuple]:
@@ -314,12 +342,11 @@ class EntityNormalizer(GraphComponent, EntityExtractorMixin):
             # explicit units (12期 is months even if DIET said amount).
             same_kind = [s for s in overlapping if s["entity"] == entity["entity"]]
             best = max(same_kind or overlapping, key=lambda s: _overlap(s, entity))
-            fixed = {**entity, **best}
-            return self.add_processor_name(fixed)
+            return self._processed(entity, best)
         value = _parse(entity, text)
         if value is None:
             return None
-        return self.add_processor_name({**entity, "value": value})
+        return self._processed(entity, {"value": value})
 
     def _normalise_hardship(self, entity: dict[str, Any], text: str) -> dict[str, Any] | None:
         value = entity.get("value")
@@ -330,12 +357,20 @@ class EntityNormalizer(GraphComponent, EntityExtractorMixin):
             reason = classify_hardship_reason(_span_text(entity, text))
         if reason is None:
             return None
-        return self.add_processor_name({**entity, "value": reason})
+        return self._processed(entity, {"value": reason})
+
+    def _processed(self, entity: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+        """A changed copy of ``entity`` naming this component among its processors."""
+        processors = entity.get("processors")
+        updated = {**entity, **changes, "processors": list(processors or [])}
+        return self.add_processor_name(updated)
 
     def _add_hardship_from_keywords(
         self, message: Message, text: str, kept: list[dict[str, Any]]
     ) -> None:
-        intent = (message.get(INTENT) or {}).get("name")
+        intent = message.get(INTENT)
+        if isinstance(intent, dict):
+            intent = intent.get("name")
         if intent not in (self._config.get("hardship_intents") or []):
             return
         if any(e.get("entity") == HARDSHIP_ENTITY for e in kept):

@@ -49,10 +49,29 @@ _DAY_WORDS = {
     "明晚": 1,
     "后天": 2,
     "大后天": 3,
+    "昨晚": -1,
+    "前晚": -2,
+    # Cantonese
+    "听日": 1,
+    "寻日": -1,
+    "琴日": -1,
 }
-_MONTH_PREFIX = {"下下": 2, "下": 1, "次": 1, "这": 0, "本": 0, "当": 0}
+_MONTH_PREFIX = {"下下": 2, "下": 1, "次": 1, "这": 0, "本": 0, "当": 0, "上": -1}
 _WEEK_PREFIX = {"下下": 2, "下": 1, "这": 0, "本": 0, "上": -1}
 _YEAR_WORDS = {"今年": 0, "明年": 1, "后年": 2}
+# Fixed-date holidays (month, day); lunar ones (春节, 中秋) are not resolved.
+_HOLIDAYS = {
+    "元旦": (1, 1),
+    "情人节": (2, 14),
+    "五一": (5, 1),
+    "劳动节": (5, 1),
+    "国庆": (10, 1),
+    "国庆节": (10, 1),
+    "双十一": (11, 11),
+    "平安夜": (12, 24),
+    "圣诞": (12, 25),
+    "圣诞节": (12, 25),
+}
 
 Resolver = Callable[[re.Match, date], "date | None"]
 
@@ -131,7 +150,7 @@ def _resolve_relative_month_day(match: re.Match, today: date) -> date | None:
 
 
 def _resolve_day(match: re.Match, today: date) -> date | None:
-    day = _int(match["d"])
+    day = _int(match["d"] or match["ad"])
     if day is None or not 1 <= day <= 31:
         return None
     this_month = _clamped(today.year, today.month, day)
@@ -182,6 +201,27 @@ def _resolve_weekday(match: re.Match, today: date) -> date | None:
     return monday + timedelta(weeks=weeks, days=weekday)
 
 
+def _resolve_period(match: re.Match, today: date) -> date | None:
+    """下个月 / 下周 name a period: its first day (today for this week, under way)."""
+    if match["u"]:
+        year, month = _shift_month(today, _MONTH_PREFIX[match["p"].rstrip("个")])
+        return date(year, month, 1)
+    weeks = _WEEK_PREFIX[match["wp"].rstrip("个")]
+    if weeks == 0:
+        return today
+    return today - timedelta(days=today.weekday()) + timedelta(weeks=weeks)
+
+
+def _resolve_next_year(match: re.Match, today: date) -> date | None:
+    return date(today.year + _YEAR_WORDS[match.group()], 1, 1)
+
+
+def _resolve_holiday(match: re.Match, today: date) -> date | None:
+    month, day = _HOLIDAYS[match.group()]
+    candidate = date(today.year, month, day)
+    return candidate if candidate >= today else date(today.year + 1, month, day)
+
+
 def _resolve_in_days(match: re.Match, today: date) -> date | None:
     count = _int(match["n"])
     if count is None or count > 366:
@@ -195,6 +235,8 @@ def _resolve_numeric_month_day(match: re.Match, today: date) -> date | None:
 
 
 _NO_DIGIT_BEFORE = rf"(?<![\d.{_CN_DIGITS}])"
+# 下周一定还 is "next week, for sure": 一 starting 一定/一起/一次 is not Monday (or the 1st).
+_NOT_MONDAY = "[定直起共般样些次下]"
 PATTERNS: tuple[DatePattern, ...] = (
     DatePattern(
         "iso",
@@ -219,12 +261,14 @@ PATTERNS: tuple[DatePattern, ...] = (
     ),
     DatePattern(
         "relative_month_day",
-        re.compile(rf"(?P<p>下下个?|下个?|这个?|本|次|当)月\s*(?P<d>{_DAY})\s*[号日]"),
+        re.compile(rf"(?P<p>下下个?|下个?|这个?|本|次|当|上个?)月\s*(?P<d>{_DAY})\s*[号日]"),
         _resolve_relative_month_day,
     ),
     DatePattern(
         "month_edge",
-        re.compile(rf"(?:(?P<p>下下个?|下个?|这个?|本|次)|{_NO_DIGIT_BEFORE})月(?P<e>底|末|初|中)"),
+        re.compile(
+            rf"(?:(?P<p>下下个?|下个?|这个?|本|次|上个?)|{_NO_DIGIT_BEFORE})月(?P<e>底|末|初|中)"
+        ),
         _resolve_month_edge,
     ),
     DatePattern(
@@ -241,9 +285,31 @@ PATTERNS: tuple[DatePattern, ...] = (
         "weekday",
         re.compile(
             rf"(?:(?P<p>下下个?|下个?|这个?|本|上个?)|(?<![\d{_CN_DIGITS}每]))"
-            r"(?:周|星期|礼拜)(?P<w>[一二三四五六日天末]|[1-7](?!\d))"
+            rf"(?:周|星期|礼拜)(?P<w>一(?!{_NOT_MONDAY})|[二三四五六日天末]|[1-7](?!\d))"
         ),
         _resolve_weekday,
+    ),
+    DatePattern(
+        "period",
+        re.compile(
+            rf"(?:(?P<p>下下个?|下个?|上个?|次)(?P<u>月)|(?P<wp>下下个?|下个?|这个?|本|上个?)"
+            rf"(?P<wu>周|星期|礼拜))"
+            rf"(?![底末初中\d日天二三四五六七八九十两]|一(?!{_NOT_MONDAY}))"
+        ),
+        _resolve_period,
+    ),
+    DatePattern(
+        "next_year",
+        re.compile(rf"(?:明年|后年)(?![\d{_CN_DIGITS}年底末初])"),
+        _resolve_next_year,
+    ),
+    DatePattern(
+        "holiday",
+        re.compile(
+            rf"(?<![\d{_CN_DIGITS}])(?:{'|'.join(sorted(_HOLIDAYS, key=len, reverse=True))})"
+            rf"(?![\d{_CN_DIGITS}个])"
+        ),
+        _resolve_holiday,
     ),
     DatePattern(
         "in_days",
@@ -253,7 +319,7 @@ PATTERNS: tuple[DatePattern, ...] = (
     DatePattern(
         "day",
         re.compile(
-            rf"(?<![\d.月/第尾编型几{_CN_DIGITS}])(?P<d>{_DAY})\s*[号日]"
+            rf"(?<![\d.月/第尾编型几{_CN_DIGITS}])(?:(?P<d>{_DAY})\s*号|(?P<ad>3[01]|[12]\d|0?[1-9])\s*日)"
             r"(?!\s*(?:方案|选项|线|楼|床|码|机|位|房|门|窗口|桌|之内|以内|内|后|以后|之后|\d))"
         ),
         _resolve_day,

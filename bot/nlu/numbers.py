@@ -38,16 +38,21 @@ _TENTHS = (
     rf"(?P<tenths>[{CN_DIGIT_CHARS}]|\d)"
     rf"(?![\d{CN_DIGIT_CHARS}十百千万号日月期个天年周点kKwW])(?:毛|角)?钱?"
 )
+# 二十多万 (a magnitude after 多), 三千多块 / 五万多 (多 as "and a bit").
 AMOUNT_RE = re.compile(
     rf"(?P<prefix>{CURRENCY_PREFIX}\s*)?(?P<num>{NUMBER})"
-    rf"(?:(?P<approx>多|来)?\s*(?P<suffix>{CURRENCY_SUFFIX})(?:{_TENTHS})?)?"
+    rf"(?:[多来](?P<mag>[万千百亿kKwW]))?"
+    rf"(?:(?P<approx>多|来)?\s*(?P<suffix>{CURRENCY_SUFFIX})(?:{_TENTHS})?"
+    rf"|多(?![\d{CN_DIGIT_CHARS}十百千万]))?"
 )
+_MAGNITUDES = {**SMALL_UNITS, **BIG_UNITS}
 _MONTH_NUM = rf"(?:\d{{1,3}}(?:\.5)?|[{CN_DIGIT_CHARS}十]{{1,3}})"
 MONTHS_RE = re.compile(
     rf"(?<![\d.第{CN_DIGIT_CHARS}十])(?:"
     rf"(?P<years>{_MONTH_NUM})\s*年\s*零?\s*(?P<months>{_MONTH_NUM})\s*个\s*多?月"
     rf"|(?P<n_years>{_MONTH_NUM})\s*年(?P<half>半)?"
     rf"|(?P<half_year>半)\s*年"
+    rf"|(?P<n_half_months>{_MONTH_NUM})\s*个\s*半\s*月"
     rf"|(?P<n_months>{_MONTH_NUM})\s*个\s*多?月"
     rf"|(?P<n_terms>{_MONTH_NUM})\s*期)"
 )
@@ -55,17 +60,19 @@ _PLAN_NUM = rf"(?:\d{{1,2}}|[{CN_DIGIT_CHARS}十]{{1,2}}|[A-Da-d])"
 _ORDINAL_NOT_PLAN = "次天期年月周日号步笔张位名届章节楼层时"
 PLAN_RE = re.compile(
     rf"第\s*(?P<ordinal>{_PLAN_NUM})"
-    rf"(?![个种套项条档]?[{_ORDINAL_NOT_PLAN}])"
-    r"(?:[个种套项条档])?(?:方案|选项|计划|办法)?"
-    rf"|(?:方案|选项|计划|plan|option)\s*(?P<named>{_PLAN_NUM})(?![个期年月\d])"
+    rf"(?![个种套项条档]?[{_ORDINAL_NOT_PLAN}]|方(?!案))"
+    r"(?:[个种套项条档])?"
+    rf"|(?:方案|选项|计划)\s*(?P<named>{_PLAN_NUM})(?![个期年月\d])"
     rf"|(?P<numbered>{_PLAN_NUM})\s*号?\s*(?:方案|选项)"
-    rf"|(?<=选)(?:择)?\s*(?P<picked>[1-9一二三四五六七八九两])(?:号|个)?"
-    rf"(?![\d{CN_DIGIT_CHARS}十百千万块元期月年天日kKwW])",
+    # after 选 / plan / option the span is the number alone ("选 2", "plan 2")
+    rf"|(?:(?<=选)|(?<=选择)|(?<=选 )|(?<=选择 )|(?<=plan)|(?<=plan )|(?<=option)|(?<=option ))"
+    rf"(?P<picked>[1-9一二三四五六七八九两]|(?<=n )[A-Da-d]|(?<=n)[A-Da-d])(?:号|个)?"
+    rf"(?![\d{CN_DIGIT_CHARS}十百千万块元期月年天日kKwWA-Za-z])",
     re.IGNORECASE,
 )
 _COUNT_RE = re.compile(rf"(?P<num>{NUMBER})\s*(?P<unit>个|口|位|名|人|只|张|笔|家|套|辆|次)?")
 _APPROX_SUFFIX = re.compile(r"\s*(?:左右|上下|以内|以上|以下|而已)$")
-_NONE_WORDS = re.compile(r"没有|没|无|木有|一个都没|一个也没|^不$|^零$")
+_NONE_WORDS = re.compile(r"没有|没|无|木有|^不$")
 _MAX_MONTHS = 600
 
 
@@ -78,6 +85,8 @@ def amount_value(match: re.Match) -> float | None:
     value = parse_number(match["num"])
     if value is None:
         return None
+    if match["mag"]:
+        value *= _MAGNITUDES[match["mag"]]
     if match["tenths"]:
         tenths = parse_number(match["tenths"])
         if tenths is None or value != int(value):
@@ -98,17 +107,18 @@ def parse_amount(text: str) -> float | None:
     marked = [m for m in candidates if _looks_like_money(m)]
     if marked:
         return amount_value(marked[0])
-    if len(candidates) == 1:
+    # An unmarked numeral counts only in Arabic digits (还50); 一些 / 一下 are not amounts.
+    if len(candidates) == 1 and re.search(r"\d", candidates[0]["num"]):
         return amount_value(candidates[0])
     return None
 
 
 def _looks_like_money(match: re.Match) -> bool:
     """Currency sign/unit or a magnitude (千/万/k) marks a numeral as money."""
-    if match["prefix"] or match["suffix"]:
+    if match["prefix"] or match["suffix"] or match["mag"]:
         return True
     number = match["num"]
-    return any(unit in number for unit in (*SMALL_UNITS, *BIG_UNITS) if unit not in "十拾")
+    return any(unit in number for unit in _MAGNITUDES if unit not in "十拾")
 
 
 def months_value(match: re.Match) -> int | None:
@@ -125,6 +135,11 @@ def months_value(match: re.Match) -> int | None:
         if years is None:
             return None
         total = years * 12 + (6 if match["half"] else 0)
+    elif match["n_half_months"] is not None:
+        count = parse_number(match["n_half_months"])
+        if count is None:
+            return None
+        total = count + 1  # 一个半月: whole months, rounded up to cover the time asked for
     else:
         count = parse_number(match["n_months"] or match["n_terms"])
         if count is None:

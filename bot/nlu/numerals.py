@@ -57,15 +57,16 @@ BIG_UNITS: dict[str, int] = {"万": 10**4, "w": 10**4, "W": 10**4, "亿": 10**8}
 # Digits that only mean "two"/"three" as a count; a run like 一两 or 两三 is a range.
 _RANGE_DIGITS = frozenset("两俩仨")
 
+MAX_NUMBER = 1e15
 CN_DIGIT_CHARS = "".join(DIGITS)
 CN_NUMBER_CHARS = CN_DIGIT_CHARS + "十拾百佰千仟万亿"
 ARABIC = r"\d+(?:,\d{3})*(?:\.\d+)?"
-# A numeral in running text: Arabic or Chinese digits with units, 点 only before a digit,
-# k/w only right after a digit and not inside an English word (2kg, 5work).
+_UNIT = r"(?:[十拾百佰千仟万亿]|[kKwW](?![A-Za-z]))"
+# Arabic-led: 3000, 1.5万, 2k, 1万2, 3千5, 1万2000 (an Arabic number then units, never a
+# Chinese digit, so 1500一个月 stops after 1500). Chinese-led: 三千五, 一点五万, 二零二六.
 NUMBER = (
-    rf"(?:{ARABIC}|[{CN_NUMBER_CHARS}])"
-    rf"(?:{ARABIC}|[{CN_NUMBER_CHARS}]|点(?=[\d{CN_DIGIT_CHARS}])"
-    rf"|(?<=[\d{CN_DIGIT_CHARS}])[kKwW](?![A-Za-z]))*"
+    rf"(?:{ARABIC}(?:{_UNIT}(?:{ARABIC}|{_UNIT})*)?"
+    rf"|[{CN_NUMBER_CHARS}](?:[{CN_NUMBER_CHARS}]|点(?=[{CN_DIGIT_CHARS}]))*)"
 )
 NUMBER_RE = re.compile(NUMBER)
 _ARABIC_RE = re.compile(ARABIC)
@@ -177,10 +178,13 @@ def parse_number(text: str) -> float | None:
         return None
     kinds = [kind for kind, _, _ in tokens]
     if "point" in kinds:
-        return _decimal(tokens)
-    if all(kind == "digit" for kind in kinds):
-        return _digit_string(tokens, cleaned)
-    return _integer_part(tokens)
+        value = _decimal(tokens)
+    elif all(kind == "digit" for kind in kinds):
+        value = _digit_string(tokens, cleaned)
+    else:
+        value = _integer_part(tokens)
+    # a 400-digit "number" is not a quantity, and inf would break JSON slots
+    return value if value is not None and value <= MAX_NUMBER else None
 
 
 def _decimal(tokens: list[tuple[str, float, bool]]) -> float | None:

@@ -1,0 +1,1 @@
+"""Input channels: where cardholders' messages come in and replies go out."""

@@ -1,0 +1,167 @@
+"""The real servers over HTTP: a whole conversation from greeting to an agreement with a
+reference number, Traditional replies, bad input, a restart, and a dead action server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.db import models
+from bot.db.seed import seed
+from bot.db.store import Store
+from bot.launcher import Servers, free_port
+from bot.nlu.script import detect_script
+
+pytestmark = [pytest.mark.servers, pytest.mark.model]
+
+
+class Chat:
+    def __init__(self, servers: Servers, sender: str) -> None:
+        self.url = f"{servers.rasa_url}/webhooks/rest/webhook"
+        self.sender = sender
+
+    def say(self, text: str) -> list[dict]:
+        reply = requests.post(self.url, json={"sender": self.sender, "message": text}, timeout=60)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    def text_of(self, text: str) -> str:
+        return "\n".join(m.get("text", "") for m in self.say(text))
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'assistant.db'}"
+    store = Store.from_url(url)
+    seed(store)
+    store.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def servers(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    logs = Path("tests/artifacts/e2e-logs")
+    with Servers(
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        database_url=database,
+        log_dir=logs,
+        extra_env={"BOT_TODAY": "2026-11-22"},
+    ) as running:
+        yield running
+
+
+def test_a_whole_conversation_ends_in_an_agreement(servers: Servers, database: str) -> None:
+    chat = Chat(servers, "e2e-cardholder-1")
+    greeting = chat.text_of("您好")
+    assert "自动" in greeting and "转人工" in greeting
+    assert "卡号后四位" in chat.text_of("我想办分期还款")
+    assert "身份证" in chat.text_of("6217")
+    verified = chat.text_of("1234")
+    assert "核实成功" in verified and "原因" in verified
+    assert "收入" in chat.text_of("我最近失业了")
+    assert "开支" in chat.text_of("4500")
+    assert "其他贷款" in chat.text_of("3000")
+    assert "抚养" in chat.text_of("500")
+    assert "几个月" in chat.text_of("一个孩子")
+    plans = chat.say("大概6个月")
+    buttons = [b for m in plans for b in m.get("buttons", [])]
+    assert 2 <= len(buttons) <= 4, plans
+    assert "方案1" in "\n".join(m.get("text", "") for m in plans)
+    summary = chat.text_of(buttons[0]["payload"])
+    assert "确认" in summary and "年化利率" in summary
+    done = chat.text_of("/affirm")
+    reference = re.search(r"编号: ([A-Z]{2}-[A-Z0-9]{8})", done)
+    assert reference, done
+
+    store = Store.from_url(database)
+    (agreement,) = store.rows(models.Agreement, conversation_id="e2e-cardholder-1")
+    assert agreement.reference == reference.group(1)
+    assert agreement.account_id == "CC-0001"
+    (statement,) = store.rows(models.HardshipStatement, conversation_id="e2e-cardholder-1")
+    assert statement.reason == "unemployment" and float(statement.monthly_income) == 4500
+    assert store.count(models.Offer, conversation_id="e2e-cardholder-1") == len(buttons)
+    events = {e.event for e in store.rows(models.AuditEvent, conversation_id="e2e-cardholder-1")}
+    assert {"identity_verified", "hardship_recorded", "offers_made"} <= events
+    store.engine.dispose()
+
+
+def test_nothing_about_the_account_before_identity(servers: Servers) -> None:
+    chat = Chat(servers, "e2e-cardholder-2")
+    reply = chat.text_of("我还欠多少钱")
+    assert "核实身份" in reply
+    assert "37,135.50" not in reply and "欠款合计" not in reply
+    assert "身份证" in chat.text_of("6217")
+    assert "再试 2 次" in chat.text_of("0000")
+
+
+def test_traditional_writers_get_traditional_replies(servers: Servers) -> None:
+    chat = Chat(servers, "e2e-cardholder-3")
+    reply = chat.text_of("逾期會不會影響我的信用紀錄？")
+    assert "徵信" in reply or "記錄" in reply, reply
+    assert detect_script(reply) == "traditional"
+
+
+def test_distress_gets_the_hotline_at_once(servers: Servers, database: str) -> None:
+    chat = Chat(servers, "e2e-cardholder-4")
+    chat.say("我想办分期")
+    reply = chat.text_of("我真的撑不下去了，不想活了")
+    assert "12356" in reply
+    assert "元" not in reply  # no money talk
+    store = Store.from_url(database)
+    (case,) = store.rows(models.Escalation, conversation_id="e2e-cardholder-4")
+    assert case.priority == 0
+    store.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"not json", 400),
+        (b'{"message": "hi"}', 400),
+        (b'{"sender": "x", "message": 5}', 400),
+        (b"[1, 2]", 400),
+    ],
+)
+def test_malformed_requests_get_a_clear_error(servers: Servers, body: bytes, status: int) -> None:
+    reply = requests.post(
+        f"{servers.rasa_url}/webhooks/rest/webhook",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert reply.status_code == status
+    assert "Traceback" not in reply.text and reply.json()["error"]
+
+
+def test_empty_huge_and_unknown_inputs_get_calm_answers(servers: Servers) -> None:
+    chat = Chat(servers, "e2e-cardholder-5")
+    assert "空消息" in chat.text_of("   ")
+    huge = chat.text_of("我" * 20000)
+    assert "前 2000 个字" in huge
+    unknown = chat.say("/no_such_button")
+    assert unknown and all("Traceback" not in m.get("text", "") for m in unknown)
+
+
+def test_a_dead_action_server_still_gets_an_answer_and_a_restart_keeps_the_conversation(
+    servers: Servers, database: str
+) -> None:
+    chat = Chat(servers, "e2e-cardholder-6")
+    chat.say("我想办分期")
+    actions, rasa = servers.processes
+    actions.terminate()
+    actions.wait(timeout=20)
+    reply = chat.text_of("6217")
+    assert "系统暂时出了点问题" in reply
+
+    servers.stop()
+    servers.start()  # a restart of both servers on the same database
+    tracker = requests.get(
+        f"{servers.rasa_url}/conversations/e2e-cardholder-6/tracker", timeout=30
+    ).json()
+    texts = [e.get("text") for e in tracker["events"] if e.get("event") == "user"]
+    assert texts[:2] == ["我想办分期", "6217"]
