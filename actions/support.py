@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -19,6 +19,8 @@ from actions.common import (
     verified_account,
 )
 from bot.conversation.escalation import priority_of, reason_for_intent
+from bot.handoff.availability import availability, describe_next_contact
+from bot.handoff.cases import Cases
 
 ANSWERS = {
     "bot_challenge": "utter_iamabot",
@@ -72,8 +74,25 @@ class ActionAnswer(Action):
 
 def escalate(tracker: Tracker, reason: str, **detail: Any) -> None:
     store().escalate(
-        conversation_id(tracker), reason, priority_of(reason), account_id_of(tracker), **detail
+        conversation_id(tracker),
+        reason,
+        priority_of(reason),
+        account_id_of(tracker),
+        channel=tracker.get_latest_input_channel(),
+        **detail,
     )
+
+
+def tell_when_a_person_comes(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
+    """Honest about availability: a person now, or when, with the offer to leave a message."""
+    now = availability(store())
+    if now.available:
+        dispatcher.utter_message(response="utter_handoff")
+        return []
+    dispatcher.utter_message(
+        response="utter_handoff_unavailable", next_contact=describe_next_contact(now)
+    )
+    return [FollowupAction("leave_message_form")]
 
 
 class ActionEscalate(Action):
@@ -91,8 +110,7 @@ class ActionEscalate(Action):
             escalate(tracker, reason, message=latest_text(tracker)[:500])
             if reason == "dispute":
                 dispatcher.utter_message(response="utter_dispute_ack")
-            dispatcher.utter_message(response="utter_handoff")
-            return LEAVE_FORM
+            return LEAVE_FORM + tell_when_a_person_comes(dispatcher)
 
         return await answer_calmly(dispatcher, work)
 
@@ -199,8 +217,11 @@ class ActionFormDeclined(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        if tracker.active_loop.get("name") == "contact_time_form":
+        declined = tracker.active_loop.get("name")
+        if declined == "contact_time_form":
             dispatcher.utter_message(response="utter_contact_time_skipped")
+        elif declined == "leave_message_form":
+            dispatcher.utter_message(response="utter_no_message_left")
         else:
             dispatcher.utter_message(response="utter_form_declined")
         return LEAVE_FORM
@@ -221,8 +242,7 @@ class ActionMisunderstood(Action):
 
         async def work() -> list[dict[str, Any]]:
             escalate(tracker, "misunderstood", message=latest_text(tracker)[:500])
-            dispatcher.utter_message(response="utter_handoff")
-            return LEAVE_FORM
+            return LEAVE_FORM + tell_when_a_person_comes(dispatcher)
 
         return await answer_calmly(dispatcher, work)
 
@@ -237,3 +257,38 @@ def consecutive_fallbacks(events: list[dict[str, Any]]) -> int:
             break
         count += 1
     return count
+
+
+class ValidateLeaveMessageForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_leave_message_form"
+
+    async def validate_left_message(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"left_message": str(value or "").strip()[:2000] or None}
+
+
+class ActionRecordLeftMessage(Action):
+    """The message left for the specialist goes onto the waiting case."""
+
+    def name(self) -> str:
+        return "action_record_left_message"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        async def work() -> list[dict[str, Any]]:
+            text = tracker.get_slot("left_message")
+            cases = Cases(store())
+            waiting = [
+                case
+                for case in cases.queue(("open",))
+                if case.conversation_id == conversation_id(tracker)
+            ]
+            if text and waiting:
+                cases.record_held_message(waiting[0], text)
+                dispatcher.utter_message(response="utter_message_left")
+            return [SlotSet("left_message", None)]
+
+        return await answer_calmly(dispatcher, work)

@@ -4,6 +4,7 @@ reference number, Traditional replies, bad input, a restart, and a dead action s
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import requests
 from bot.db import models
 from bot.db.seed import seed
 from bot.db.store import Store
+from bot.handoff.cases import Cases
 from bot.launcher import Servers, free_port
 from bot.nlu.script import detect_script
 
@@ -165,3 +167,58 @@ def test_a_dead_action_server_still_gets_an_answer_and_a_restart_keeps_the_conve
     ).json()
     texts = [e.get("text") for e in tracker["events"] if e.get("event") == "user"]
     assert texts[:2] == ["我想办分期", "6217"]
+
+
+def poll_outbox(servers: Servers, sender: str, needle: str, seconds: float = 30) -> list[dict]:
+    """Bounded polling of the REST outbox until a message containing ``needle`` arrives."""
+    received: list[dict] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        reply = requests.get(
+            f"{servers.rasa_url}/webhooks/rest/outbox", params={"sender": sender}, timeout=30
+        )
+        assert reply.status_code == 200
+        received.extend(reply.json())
+        if any(needle in m.get("text", "") for m in received):
+            return received
+        time.sleep(0.5)
+    raise AssertionError(f"no outbox message with {needle!r}: {received}")
+
+
+def test_a_specialist_holds_the_conversation_and_hands_it_back(
+    servers: Servers, database: str
+) -> None:
+    chat = Chat(servers, "e2e-handoff")
+    assert "人工" in chat.text_of("给我转人工客服")
+    store = Store.from_url(database)
+    cases = Cases(store)
+    (case,) = [c for c in cases.queue() if c.conversation_id == "e2e-handoff"]
+    assert case.channel == "rest" and case.reason == "request_human"
+    with store._session() as session, session.begin():
+        specialist = models.Specialist(username="wang", display_name="王", password_hash="x")
+        session.add(specialist)
+        session.flush()
+        specialist_id = specialist.id
+    assert cases.claim(case.id, specialist_id, "王专员")
+
+    # while the specialist holds it, the bot is silent and the message waits for the person
+    reply = chat.say("我想先还一半可以吗")
+    assert [m["custom"]["author"] for m in reply] == ["system"]
+    assert "王专员" in reply[0]["text"]
+    assert [text for _, text in cases.held_messages(case.id)] == ["我想先还一半可以吗"]
+    tracker = requests.get(
+        f"{servers.rasa_url}/conversations/e2e-handoff/tracker", timeout=30
+    ).json()
+    assert "我想先还一半可以吗" not in [e.get("text") for e in tracker["events"]]
+
+    # the specialist's reply is a proactive message, delivered by polling
+    cases.reply(case.id, specialist_id, "可以的，我帮您申请")
+    received = poll_outbox(servers, "e2e-handoff", "我帮您申请")
+    assert received[-1]["custom"]["author"] == "specialist"
+
+    # handed back at "propose plans again": the bot resumes by itself
+    cases.hand_back(case.id, specialist_id, step="propose_plans")
+    resumed = poll_outbox(servers, "e2e-handoff", "卡号后四位")
+    assert any("智能助手" in m["text"] for m in resumed)
+    assert "身份证" in chat.text_of("6217")
+    store.engine.dispose()

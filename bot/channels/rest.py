@@ -8,6 +8,7 @@ message, so the cardholder is never left waiting without a word.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
@@ -15,12 +16,13 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.replies import channel_reply
+from bot.channels.handoff_bridge import HandoffBridge
 from bot.privacy import mask
+from bot.responses import render
 from bot.settings import load_settings
 
 logger = logging.getLogger(__name__)
@@ -49,10 +51,31 @@ class CalmRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         webhook = Blueprint("calm_rest_webhook", __name__)
         limit = load_settings().max_message_chars
+        bridge = HandoffBridge()
+        stop = asyncio.Event()
+
+        def agent_of(app: Sanic) -> Any:
+            return getattr(app.ctx, "agent", None)
+
+        @webhook.listener("after_server_start")
+        async def start_resume_loop(app: Sanic, _loop: Any) -> None:
+            app.add_task(bridge.resume_loop(lambda: agent_of(app), stop))
+
+        @webhook.listener("before_server_stop")
+        async def stop_resume_loop(_app: Sanic, _loop: Any) -> None:
+            stop.set()
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @webhook.route("/outbox", methods=["GET"])
+        async def outbox(request: Request) -> HTTPResponse:
+            """Messages no request was waiting for (a specialist's reply, a decision)."""
+            sender = (request.args.get("sender") or "").strip()
+            if not sender or len(sender) > MAX_SENDER_CHARS:
+                return response.json({"error": "缺少 sender（会话编号）"}, status=400)
+            return response.json(await bridge.deliver(agent_of(request.app), self.name(), sender))
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -64,9 +87,13 @@ class CalmRestInput(RestInput):
             if problem:
                 return response.json({"error": problem}, status=400)
             if not text.strip():
-                reply = channel_reply("utter_empty_message")
+                reply = render("utter_empty_message")
                 return response.json([{"recipient_id": sender, "text": reply}])
             trimmed = len(text) > limit
+            if bridge.hold(sender, text[:limit]):
+                # a specialist holds the chat: the bot stays silent, the message waits for them
+                pending = await bridge.deliver(agent_of(request.app), self.name(), sender)
+                return response.json(pending)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(
@@ -85,11 +112,12 @@ class CalmRestInput(RestInput):
             messages = list(collector.messages)
             if not messages:
                 messages.append(
-                    {"recipient_id": sender, "text": channel_reply("utter_technical_problem", text)}
+                    {"recipient_id": sender, "text": render("utter_technical_problem", text)}
                 )
             if trimmed:
-                note = channel_reply("utter_message_trimmed", text, limit=limit)
+                note = render("utter_message_trimmed", text, limit=limit)
                 messages.append({"recipient_id": sender, "text": note})
+            messages.extend(await bridge.deliver(agent_of(request.app), self.name(), sender))
             return response.json(messages)
 
         return webhook

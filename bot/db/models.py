@@ -145,7 +145,12 @@ class Complaint(Base):
 
 
 class Escalation(Base):
-    """A request for a person to decide; priority 0 is the most urgent (distress)."""
+    """A case for a person: priority 0 is the most urgent (distress).
+
+    status: ``open`` (waiting in the queue) → ``claimed`` (a specialist holds the conversation and
+    the bot is silent) → ``closed`` (with an outcome code). ``claimed_by`` is set by one atomic
+    UPDATE, so two specialists can never hold the same case.
+    """
 
     __tablename__ = "escalations"
 
@@ -154,8 +159,65 @@ class Escalation(Base):
     account_id = Column(ForeignKey("accounts.account_id"))
     reason = Column(String(32), nullable=False)
     priority = Column(Integer, nullable=False)
-    status = Column(String(16), nullable=False, default="open")
+    status = Column(String(16), nullable=False, default="open", index=True)
+    channel = Column(String(32))
     detail = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+    claimed_by = Column(ForeignKey("specialists.id"))
+    claimed_at = Column(DateTime(timezone=True))
+    closed_at = Column(DateTime(timezone=True))
+    outcome = Column(String(32))
+
+
+class Specialist(Base):
+    """A console user; ``role`` is ``specialist`` or ``supervisor``."""
+
+    __tablename__ = "specialists"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(64), nullable=False)
+    password_hash = Column(String(256), nullable=False)
+    role = Column(String(16), nullable=False, default="specialist")
+    last_seen_at = Column(DateTime(timezone=True))
+
+
+class ConsoleSession(Base):
+    __tablename__ = "console_sessions"
+
+    token_hash = Column(String(64), primary_key=True)
+    specialist_id = Column(ForeignKey("specialists.id"), nullable=False)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class OutboxMessage(Base):
+    """A message to a cardholder that no request is waiting for (a specialist's reply, a
+    decision, a reminder): each channel delivers its own and marks them delivered."""
+
+    __tablename__ = "outbox_messages"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    channel = Column(String(32), nullable=False)
+    author = Column(String(16), nullable=False)  # specialist | system | bot
+    specialist_id = Column(ForeignKey("specialists.id"))
+    text = Column(Text, nullable=False)
+    payload = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+    delivered_at = Column(DateTime(timezone=True), index=True)
+
+
+class HeldMessage(Base):
+    """What a cardholder wrote while a specialist held the conversation (the bot never read it)."""
+
+    __tablename__ = "held_messages"
+
+    id = Column(Integer, primary_key=True)
+    escalation_id = Column(ForeignKey("escalations.id"), nullable=False, index=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    text = Column(Text, nullable=False)
     created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
 
 

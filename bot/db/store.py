@@ -384,14 +384,15 @@ class Store:
         reason: str,
         priority: int,
         account_id: str | None = None,
+        channel: str | None = None,
         **detail: Any,
     ) -> Recorded:
-        """Open an escalation, or raise the priority of the one already open for this chat."""
+        """Open a case, or add to the one this conversation already has (raising its priority)."""
         with self._session() as session, session.begin():
             row = session.execute(
                 select(models.Escalation).where(
                     models.Escalation.conversation_id == conversation_id,
-                    models.Escalation.status == "open",
+                    models.Escalation.status.in_(("open", "claimed")),
                 )
             ).scalar_one_or_none()
             if row is None:
@@ -400,6 +401,7 @@ class Store:
                     account_id=account_id,
                     reason=reason,
                     priority=priority,
+                    channel=channel,
                     detail=_jsonable(detail),
                 )
                 session.add(row)
@@ -410,6 +412,7 @@ class Store:
                 if priority < row.priority:
                     row.priority, row.reason = priority, reason
                 row.account_id = row.account_id or account_id
+                row.channel = row.channel or channel
             session.flush()
             self._audit(
                 session,

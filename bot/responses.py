@@ -1,4 +1,7 @@
-"""Fixed replies a channel sends by itself (no Rasa turn), worded in domain.yml like the rest."""
+"""Responses rendered outside a Rasa turn (channel notices, specialists joining, decisions).
+
+They are worded in domain.yml like every other reply, so the bank edits them in one place.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ def _responses() -> dict[str, Any]:
     return domain["responses"]
 
 
-def channel_reply(name: str, user_text: str = "", script: str | None = None, **values: Any) -> str:
-    """The first variation of a response, filled, in the script the cardholder writes."""
-    text = _responses()[name][0]["text"].format(**values)
+def render(response: str, user_text: str = "", script: str | None = None, **values: Any) -> str:
+    """The first variation of a response, filled, in the cardholder's script (given, or
+    detected from what they just wrote)."""
+    text = _responses()[response][0]["text"].format(**values)
     return localise_message({"text": text}, script or detect_script(user_text))["text"]

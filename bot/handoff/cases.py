@@ -1,0 +1,260 @@
+"""The case queue specialists work: claim, reply, decide, hand back, close.
+
+Every step is audited, and everything the cardholder should hear goes through the outbox on the
+channel they used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from bot.clock import now_utc
+from bot.db import models
+from bot.db.store import Store
+from bot.handoff.outbox import Outbox
+from bot.responses import render
+
+OUTCOMES = (
+    "promise_to_pay",
+    "plan_agreed",
+    "dispute_opened",
+    "complaint_logged",
+    "no_contact",
+    "referred",
+    "resolved",
+)
+ACTIVE = ("open", "claimed")
+
+
+class CaseError(Exception):
+    """A case action that cannot be done (not yours, already closed, unknown outcome…)."""
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    id: int
+    conversation_id: str
+    account_id: str | None
+    reason: str
+    priority: int
+    status: str
+    channel: str | None
+    created_at: datetime
+    claimed_by: int | None
+    outcome: str | None
+
+
+def _summary(row: models.Escalation) -> CaseSummary:
+    return CaseSummary(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        account_id=row.account_id,
+        reason=row.reason,
+        priority=row.priority,
+        status=row.status,
+        channel=row.channel,
+        created_at=row.created_at,
+        claimed_by=row.claimed_by,
+        outcome=row.outcome,
+    )
+
+
+class Cases:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.outbox = Outbox(store)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def queue(self, statuses: tuple[str, ...] = ACTIVE) -> list[CaseSummary]:
+        """Most urgent first, then the longest waiting."""
+        with self.store._session() as session:
+            rows = session.execute(
+                select(models.Escalation)
+                .where(models.Escalation.status.in_(statuses))
+                .order_by(models.Escalation.priority, models.Escalation.created_at)
+            ).scalars()
+            return [_summary(row) for row in rows]
+
+    def get(self, case_id: int) -> CaseSummary:
+        with self.store._session() as session:
+            row = session.get(models.Escalation, case_id)
+            if row is None:
+                raise CaseError(f"case {case_id} does not exist")
+            return _summary(row)
+
+    def held_case(self, conversation_id: str) -> CaseSummary | None:
+        """The case whose specialist currently holds this conversation, if any."""
+        with self.store._session() as session:
+            row = session.execute(
+                select(models.Escalation).where(
+                    models.Escalation.conversation_id == conversation_id,
+                    models.Escalation.status == "claimed",
+                )
+            ).scalar_one_or_none()
+            return _summary(row) if row else None
+
+    # --- working a case ---------------------------------------------------------------------
+
+    def claim(self, case_id: int, specialist_id: int, specialist_name: str) -> bool:
+        """One atomic UPDATE: of two specialists claiming at the same moment exactly one wins."""
+        with self.store._session() as session, session.begin():
+            result = session.execute(
+                update(models.Escalation)
+                .where(models.Escalation.id == case_id, models.Escalation.status == "open")
+                .values(status="claimed", claimed_by=specialist_id, claimed_at=now_utc())
+            )
+            if result.rowcount != 1:
+                return False
+            row = session.get(models.Escalation, case_id)
+            self.store._audit(
+                session, "case_claimed", row.conversation_id, row.account_id,
+                actor=f"specialist:{specialist_id}", case_id=case_id,
+            )  # fmt: skip
+            conversation_id, channel = row.conversation_id, row.channel or "rest"
+        self.outbox.post(
+            conversation_id, channel, "system",
+            render("utter_specialist_joined", script="simplified", name=specialist_name),
+            event="specialist_joined", specialist=specialist_name,
+        )  # fmt: skip
+        return True
+
+    def _owned(self, session: Any, case_id: int, specialist_id: int) -> models.Escalation:
+        row = session.get(models.Escalation, case_id)
+        if row is None:
+            raise CaseError(f"case {case_id} does not exist")
+        if row.status != "claimed" or row.claimed_by != specialist_id:
+            raise CaseError(f"case {case_id} is not held by this specialist")
+        return row
+
+    def reply(self, case_id: int, specialist_id: int, text: str) -> None:
+        text = text.strip()
+        if not text:
+            raise CaseError("an empty reply is not sent")
+        with self.store._session() as session, session.begin():
+            row = self._owned(session, case_id, specialist_id)
+            self.store._audit(
+                session, "specialist_replied", row.conversation_id, row.account_id,
+                actor=f"specialist:{specialist_id}", case_id=case_id,
+            )  # fmt: skip
+            conversation_id, channel = row.conversation_id, row.channel or "rest"
+        self.outbox.post(conversation_id, channel, "specialist", text, specialist_id=specialist_id)
+
+    def record_held_message(self, case: CaseSummary, text: str) -> None:
+        with self.store._session() as session, session.begin():
+            session.add(
+                models.HeldMessage(
+                    escalation_id=case.id, conversation_id=case.conversation_id, text=text
+                )
+            )
+
+    def held_messages(self, case_id: int) -> list[tuple[datetime, str]]:
+        with self.store._session() as session:
+            rows = session.execute(
+                select(models.HeldMessage.created_at, models.HeldMessage.text)
+                .where(models.HeldMessage.escalation_id == case_id)
+                .order_by(models.HeldMessage.id)
+            ).all()
+            return [(at, text) for at, text in rows]
+
+    def hand_back(self, case_id: int, specialist_id: int, step: str | None = None) -> CaseSummary:
+        """The bot takes the conversation again; the case stays open for its outcome.
+
+        ``step`` (e.g. ``propose_plans``) is kept in ``detail["resume_step"]`` for the bot to
+        resume at; ``None`` resumes wherever the conversation was.
+        """
+        with self.store._session() as session, session.begin():
+            row = self._owned(session, case_id, specialist_id)
+            row.status = "returned"
+            row.detail = {**(row.detail or {}), "resume_step": step}
+            self.store._audit(
+                session, "case_handed_back", row.conversation_id, row.account_id,
+                actor=f"specialist:{specialist_id}", case_id=case_id, resume_step=step,
+            )  # fmt: skip
+            summary = _summary(row)
+        self.outbox.post(
+            summary.conversation_id, summary.channel or "rest", "system",
+            render("utter_specialist_left", script="simplified"),
+            event="specialist_left",
+        )  # fmt: skip
+        return summary
+
+    def pending_resumes(self) -> list[tuple[CaseSummary, str | None]]:
+        """Cases handed back to the bot and not yet resumed, with the step to resume at."""
+        with self.store._session() as session:
+            rows = session.execute(
+                select(models.Escalation).where(models.Escalation.status == "returned")
+            ).scalars()
+            return [
+                (_summary(row), row.detail.get("resume_step"))
+                for row in rows
+                if not row.detail.get("resumed")
+            ]
+
+    def mark_resumed(self, case_id: int) -> None:
+        with self.store._session() as session, session.begin():
+            row = session.get(models.Escalation, case_id)
+            row.detail = {**row.detail, "resumed": True}
+
+    def close(self, case_id: int, specialist_id: int, outcome: str) -> None:
+        if outcome not in OUTCOMES:
+            raise CaseError(f"unknown outcome {outcome!r}; one of {', '.join(OUTCOMES)}")
+        with self.store._session() as session, session.begin():
+            row = session.get(models.Escalation, case_id)
+            if row is None or row.status == "closed":
+                raise CaseError(f"case {case_id} is not open")
+            if row.status == "claimed" and row.claimed_by != specialist_id:
+                raise CaseError(f"case {case_id} is held by another specialist")
+            row.status, row.outcome, row.closed_at = "closed", outcome, now_utc()
+            self.store._audit(
+                session, "case_closed", row.conversation_id, row.account_id,
+                actor=f"specialist:{specialist_id}", case_id=case_id, outcome=outcome,
+            )  # fmt: skip
+
+    def decide_application(
+        self, reference: str, specialist_id: int, approve: bool, note: str = ""
+    ) -> str:
+        """Approve or reject a pending plan application; the cardholder is told the outcome."""
+        with self.store._session() as session, session.begin():
+            agreement = session.execute(
+                select(models.Agreement).where(models.Agreement.reference == reference)
+            ).scalar_one_or_none()
+            if agreement is None or agreement.status != "pending_approval":
+                raise CaseError(f"no pending application {reference}")
+            agreement.status = "approved" if approve else "rejected"
+            agreement.decided_at, agreement.decided_by = now_utc(), f"specialist:{specialist_id}"
+            self.store._audit(
+                session, "application_decided", agreement.conversation_id, agreement.account_id,
+                actor=f"specialist:{specialist_id}", reference=reference,
+                status=agreement.status, note=note[:500],
+            )  # fmt: skip
+            case = (
+                session.execute(
+                    select(models.Escalation)
+                    .where(models.Escalation.conversation_id == agreement.conversation_id)
+                    .order_by(models.Escalation.id.desc())
+                )
+                .scalars()
+                .first()
+            )
+            conversation_id, status = agreement.conversation_id, agreement.status
+            channel = (case.channel if case else None) or "rest"
+        text = (
+            render("utter_application_approved", script="simplified", reference=reference)
+            if approve
+            else render(
+                "utter_application_rejected",
+                script="simplified",
+                reference=reference,
+                note=note or "未说明",
+            )
+        )
+        self.outbox.post(
+            conversation_id, channel, "system", text, event="application_decided",
+            reference=reference, status=status,
+        )  # fmt: skip
+        return status
