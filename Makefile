@@ -12,12 +12,12 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: run test install train seed lint format lock nlu-report stories bench clean
+.PHONY: run test install browser train seed lint format lock nlu-report stories bench clean
 
 run: install train seed
 	$(PY) -m bot.launcher
 
-test: install train lint
+test: install train lint browser
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory stories
 
@@ -35,11 +35,15 @@ $(INSTALLED): requirements.lock scripts/find_python.sh
 	$(PY) -m pip check
 	@touch $@
 
+browser:
+	scripts/ensure_browser.sh
+
 train: install
 	$(PY) scripts/train_if_needed.py
 
 seed: install
 	$(PY) -m bot.db.seed
+	$(PY) -m bot.console.users --demo
 
 lint: install
 	$(PY) -m ruff check .

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import answer_calmly, conversation_id, money, store, verified_account
+from actions.common import CalmAction, conversation_id, money, store, verified_account
 from bot.clock import now_utc, today
 from bot.conversation.consequences import overdraft_threshold_reached, stage
 from bot.conversation.escalation import priority_of
@@ -37,65 +37,59 @@ def utter_personal_consequences(dispatcher: CollectingDispatcher, account: Accou
     dispatcher.utter_message(response=response, principal=money(account.principal))
 
 
-class ActionShowBalance(Action):
+class ActionShowBalance(CalmAction):
     def name(self) -> str:
         return "action_show_balance"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        async def work() -> list[dict[str, Any]]:
-            account = verified_account(tracker)
-            if account is None:
-                return []
-            dispatcher.utter_message(
-                response="utter_balance",
-                as_of=today().isoformat(),
-                total_due=money(account.total_due),
-                principal=money(account.principal),
-                interest=money(account.interest),
-                penalty=money(account.penalty),
-                minimum_payment=money(account.minimum_payment),
-                overdue_days=account.overdue_days(today()),
-            )
-            utter_personal_consequences(dispatcher, account)
-            dispatcher.utter_message(response="utter_offer_plans_next")
+        account = verified_account(tracker)
+        if account is None:
             return []
+        dispatcher.utter_message(
+            response="utter_balance",
+            as_of=today().isoformat(),
+            total_due=money(account.total_due),
+            principal=money(account.principal),
+            interest=money(account.interest),
+            penalty=money(account.penalty),
+            minimum_payment=money(account.minimum_payment),
+            overdue_days=account.overdue_days(today()),
+        )
+        utter_personal_consequences(dispatcher, account)
+        dispatcher.utter_message(response="utter_offer_plans_next")
+        return []
 
-        return await answer_calmly(dispatcher, work)
 
-
-class ActionCheckPayment(Action):
+class ActionCheckPayment(CalmAction):
     """Check a claimed payment against the account; record the claim when none is found."""
 
     def name(self) -> str:
         return "action_check_payment"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        async def work() -> list[dict[str, Any]]:
-            account = verified_account(tracker)
-            if account is None:
-                return []
-            since = now_utc() - timedelta(days=RECENT_PAYMENT_DAYS)
-            payments = store().payments_since(account.account_id, since)
-            if payments:
-                amount, paid_at = payments[0]
-                dispatcher.utter_message(
-                    response="utter_payment_found",
-                    amount=money(amount),
-                    paid_at=paid_at.date().isoformat(),
-                )
-            else:
-                store().escalate(
-                    conversation_id(tracker),
-                    "payment_not_found",
-                    priority_of("payment_not_found"),
-                    account.account_id,
-                    claim=tracker.latest_message.get("text", "")[:500],
-                )
-                dispatcher.utter_message(response="utter_payment_not_found")
+        account = verified_account(tracker)
+        if account is None:
             return []
-
-        return await answer_calmly(dispatcher, work)
+        since = now_utc() - timedelta(days=RECENT_PAYMENT_DAYS)
+        payments = store().payments_since(account.account_id, since)
+        if payments:
+            amount, paid_at = payments[0]
+            dispatcher.utter_message(
+                response="utter_payment_found",
+                amount=money(amount),
+                paid_at=paid_at.date().isoformat(),
+            )
+        else:
+            store().escalate(
+                conversation_id(tracker),
+                "payment_not_found",
+                priority_of("payment_not_found"),
+                account.account_id,
+                claim=tracker.latest_message.get("text", "")[:500],
+            )
+            dispatcher.utter_message(response="utter_payment_not_found")
+        return []

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db.store import AccountView, Store
@@ -64,6 +66,47 @@ def money(value: Any) -> str:
 
 def percent(rate: Any) -> str:
     return f"{float(rate) * 100:.2f}%"
+
+
+class CalmAction(Action, ABC):
+    """An action whose failures (dead database, broken policy) get a calm reply, not silence."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        return await answer_calmly(dispatcher, lambda: self.act(dispatcher, tracker, domain))
+
+    @abstractmethod
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]: ...
+
+
+class CalmFormValidation(FormValidationAction, ABC):
+    """Form validation that fails calmly and, by default, asks nothing before identity is
+    verified (the form then ends at once and the flow falls through quietly)."""
+
+    needs_verified_identity = True
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        parent = super()
+        return await answer_calmly(dispatcher, lambda: parent.run(dispatcher, tracker, domain))
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if self.needs_verified_identity and not tracker.get_slot("verified"):
+            return []
+        return domain_slots
 
 
 async def answer_calmly(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import answer_calmly, latest_intent, latest_text
+from actions.common import CalmFormValidation, latest_intent, latest_text
 from bot.conversation.hardship import (
     read_correction,
     read_dependents,
@@ -27,26 +27,9 @@ FIELD_NAMES = {
 }
 
 
-class ValidateHardshipForm(FormValidationAction):
+class ValidateHardshipForm(CalmFormValidation):
     def name(self) -> str:
         return "validate_hardship_form"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        return await answer_calmly(
-            dispatcher, lambda: super(ValidateHardshipForm, self).run(dispatcher, tracker, domain)
-        )
-
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> list[str]:
-        # Without a verified identity there is nothing to plan for: ask nothing.
-        return domain_slots if tracker.get_slot("verified") else []
 
     # --- corrections: "刚才收入说错了，应该是六千" -----------------------------------------------
 

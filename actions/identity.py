@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import answer_calmly, conversation_id, latest_intent, store
+from actions.common import CalmFormValidation, conversation_id, latest_intent, store
 from bot.conversation.escalation import priority_of
 from bot.conversation.goals import goal_for_intent
 from bot.conversation.identity import VERIFIED_MARK, read_card_and_id, read_id_last4
@@ -38,16 +38,11 @@ class ActionStartGoal(Action):
         return [SlotSet("pending_goal", goal)]
 
 
-class ValidateIdentityForm(FormValidationAction):
+class ValidateIdentityForm(CalmFormValidation):
+    needs_verified_identity = False  # this form is what verifies
+
     def name(self) -> str:
         return "validate_identity_form"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        return await answer_calmly(
-            dispatcher, lambda: super(ValidateIdentityForm, self).run(dispatcher, tracker, domain)
-        )
 
     async def required_slots(
         self,

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
-    answer_calmly,
+    CalmAction,
     conversation_id,
     localised_buttons,
     money,
@@ -38,65 +38,62 @@ def option_title(option: dict[str, Any]) -> str:
     return str(option.get("title") or f"{option['months']}期还款")
 
 
-class ActionProposePlans(Action):
+class ActionProposePlans(CalmAction):
     def name(self) -> str:
         return "action_propose_plans"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        async def work() -> list[dict[str, Any]]:
-            account = verified_account(tracker)
-            if account is None:
-                return []
-            statement = {
-                "reason": tracker.get_slot("hardship_reason"),
-                "monthly_income": float(tracker.get_slot("monthly_income")),
-                "monthly_expenses": float(tracker.get_slot("monthly_expenses")),
-                "other_debt_payments": float(tracker.get_slot("other_debt_payments")),
-                "dependents": int(tracker.get_slot("dependents")),
-                "expected_recovery_months": int(tracker.get_slot("recovery_months")),
-            }
-            day = today()
-            case = {
-                "account": account.as_case_account(day),
-                "hardship": statement,
-                "as_of": day.isoformat(),
-            }
-            proposal = propose(case, policy(), as_of=day)
-            sender = conversation_id(tracker)
-            hardship = store().save_hardship(sender, account.account_id, statement)
-            batch = store().save_offers(sender, account.account_id, hardship.id, proposal)
-            if proposal.get("affordable_monthly") is not None:
-                dispatcher.utter_message(
-                    response="utter_hardship_summary",
-                    income=money(statement["monthly_income"]),
-                    expenses=money(statement["monthly_expenses"]),
-                    other_debts=money(statement["other_debt_payments"]),
-                    affordable=money(proposal["affordable_monthly"]),
-                )
-            options = proposal["options"]
-            if proposal.get("escalate") or not options:
-                reason = proposal.get("escalation_reason") or "没有合适的自动方案"
-                store().escalate(
-                    sender,
-                    "no_plan_fits",
-                    priority_of("no_plan_fits"),
-                    account.account_id,
-                    escalation_reason=reason,
-                    hardship_id=hardship.id,
-                    offer_batch=batch,
-                )
-                dispatcher.utter_message(response="utter_plans_escalated", reason=reason)
-            if options:
-                self._show(dispatcher, tracker, options)
-            return [
-                SlotSet("offer_batch", batch),
-                SlotSet("hardship_id", hardship.id),
-                SlotSet("pending_goal", None),
-            ]
-
-        return await answer_calmly(dispatcher, work)
+        account = verified_account(tracker)
+        if account is None:
+            return []
+        statement = {
+            "reason": tracker.get_slot("hardship_reason"),
+            "monthly_income": float(tracker.get_slot("monthly_income")),
+            "monthly_expenses": float(tracker.get_slot("monthly_expenses")),
+            "other_debt_payments": float(tracker.get_slot("other_debt_payments")),
+            "dependents": int(tracker.get_slot("dependents")),
+            "expected_recovery_months": int(tracker.get_slot("recovery_months")),
+        }
+        day = today()
+        case = {
+            "account": account.as_case_account(day),
+            "hardship": statement,
+            "as_of": day.isoformat(),
+        }
+        proposal = propose(case, policy(), as_of=day)
+        sender = conversation_id(tracker)
+        hardship = store().save_hardship(sender, account.account_id, statement)
+        batch = store().save_offers(sender, account.account_id, hardship.id, proposal)
+        if proposal.get("affordable_monthly") is not None:
+            dispatcher.utter_message(
+                response="utter_hardship_summary",
+                income=money(statement["monthly_income"]),
+                expenses=money(statement["monthly_expenses"]),
+                other_debts=money(statement["other_debt_payments"]),
+                affordable=money(proposal["affordable_monthly"]),
+            )
+        options = proposal["options"]
+        if proposal.get("escalate") or not options:
+            reason = proposal.get("escalation_reason") or "没有合适的自动方案"
+            store().escalate(
+                sender,
+                "no_plan_fits",
+                priority_of("no_plan_fits"),
+                account.account_id,
+                escalation_reason=reason,
+                hardship_id=hardship.id,
+                offer_batch=batch,
+            )
+            dispatcher.utter_message(response="utter_plans_escalated", reason=reason)
+        if options:
+            self._show(dispatcher, tracker, options)
+        return [
+            SlotSet("offer_batch", batch),
+            SlotSet("hardship_id", hardship.id),
+            SlotSet("pending_goal", None),
+        ]
 
     def _show(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, options: list[dict[str, Any]]
@@ -135,80 +132,74 @@ def chosen_offer(tracker: Tracker) -> tuple[OfferView | None, int]:
     return next((offer for offer in offers if offer.rank == rank), None), len(offers)
 
 
-class ActionSummarizePlan(Action):
+class ActionSummarizePlan(CalmAction):
     def name(self) -> str:
         return "action_summarize_plan"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        async def work() -> list[dict[str, Any]]:
-            if verified_account(tracker) is None or not tracker.get_slot("offer_batch"):
-                dispatcher.utter_message(response="utter_no_offers_yet")
-                return []
-            offer, count = chosen_offer(tracker)
-            if offer is None:
-                dispatcher.utter_message(response="utter_plan_unknown_choice", count=count)
-                return [SlotSet("plan_choice", None)]
-            dispatcher.utter_message(
-                response="utter_plan_summary",
-                title=option_title(offer.detail),
-                monthly_payment=money(offer.monthly_payment),
-                months=offer.months,
-                first_due_date=offer.detail.get("first_due_date", ""),
-                total_payment=money(offer.total_payment),
-                total_cost=money(offer.total_cost),
-                apr=percent(offer.apr),
-            )
-            dispatcher.utter_message(
-                response="utter_confirm_plan_needs_approval"
-                if offer.requires_approval
-                else "utter_confirm_plan"
-            )
-            return [SlotSet("selected_offer", offer.id)]
-
-        return await answer_calmly(dispatcher, work)
+        if verified_account(tracker) is None or not tracker.get_slot("offer_batch"):
+            dispatcher.utter_message(response="utter_no_offers_yet")
+            return []
+        offer, count = chosen_offer(tracker)
+        if offer is None:
+            dispatcher.utter_message(response="utter_plan_unknown_choice", count=count)
+            return [SlotSet("plan_choice", None)]
+        dispatcher.utter_message(
+            response="utter_plan_summary",
+            title=option_title(offer.detail),
+            monthly_payment=money(offer.monthly_payment),
+            months=offer.months,
+            first_due_date=offer.detail.get("first_due_date", ""),
+            total_payment=money(offer.total_payment),
+            total_cost=money(offer.total_cost),
+            apr=percent(offer.apr),
+        )
+        dispatcher.utter_message(
+            response="utter_confirm_plan_needs_approval"
+            if offer.requires_approval
+            else "utter_confirm_plan"
+        )
+        return [SlotSet("selected_offer", offer.id)]
 
 
-class ActionConfirmPlan(Action):
+class ActionConfirmPlan(CalmAction):
     """A confirmed offer becomes an agreement, or an application a specialist must approve."""
 
     def name(self) -> str:
         return "action_confirm_plan"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        async def work() -> list[dict[str, Any]]:
-            account = verified_account(tracker)
-            offer, _count = chosen_offer(tracker)
-            if account is None or offer is None:
-                dispatcher.utter_message(response="utter_no_offers_yet")
-                return []
-            sender = conversation_id(tracker)
-            recorded = store().create_agreement(sender, account.account_id, offer)
-            if recorded.status == "pending_approval":
-                store().escalate(
-                    sender,
-                    "plan_approval",
-                    priority_of("plan_approval"),
-                    account.account_id,
-                    reference=recorded.reference,
-                    offer_id=offer.id,
-                )
-                dispatcher.utter_message(
-                    response="utter_application_submitted", reference=recorded.reference
-                )
-            else:
-                dispatcher.utter_message(
-                    response="utter_plan_confirmed",
-                    reference=recorded.reference,
-                    monthly_payment=money(offer.monthly_payment),
-                    first_due_date=offer.detail.get("first_due_date", ""),
-                )
-            return [SlotSet("selected_offer", None), SlotSet("plan_choice", None)]
-
-        return await answer_calmly(dispatcher, work)
+        account = verified_account(tracker)
+        offer, _count = chosen_offer(tracker)
+        if account is None or offer is None:
+            dispatcher.utter_message(response="utter_no_offers_yet")
+            return []
+        sender = conversation_id(tracker)
+        recorded = store().create_agreement(sender, account.account_id, offer)
+        if recorded.status == "pending_approval":
+            store().escalate(
+                sender,
+                "plan_approval",
+                priority_of("plan_approval"),
+                account.account_id,
+                reference=recorded.reference,
+                offer_id=offer.id,
+            )
+            dispatcher.utter_message(
+                response="utter_application_submitted", reference=recorded.reference
+            )
+        else:
+            dispatcher.utter_message(
+                response="utter_plan_confirmed",
+                reference=recorded.reference,
+                monthly_payment=money(offer.monthly_payment),
+                first_due_date=offer.detail.get("first_due_date", ""),
+            )
+        return [SlotSet("selected_offer", None), SlotSet("plan_choice", None)]
 
 
 class ActionPlanDeclined(Action):

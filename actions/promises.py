@@ -6,15 +6,22 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.nlu.numbers import parse_date
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import answer_calmly, conversation_id, money, store, verified_account
+from actions.common import (
+    CalmAction,
+    CalmFormValidation,
+    conversation_id,
+    money,
+    store,
+    verified_account,
+)
 from bot.clock import today
 from bot.conversation.hardship import read_money
+from bot.nlu.numbers import parse_date
 from bot.nlu.script import to_simplified
 
 LATEST_PROMISE_DAYS = 90
@@ -32,25 +39,9 @@ def read_promise_date(value: Any, on: date) -> date | None:
     return resolved
 
 
-class ValidatePromiseForm(FormValidationAction):
+class ValidatePromiseForm(CalmFormValidation):
     def name(self) -> str:
         return "validate_promise_form"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        return await answer_calmly(
-            dispatcher, lambda: super(ValidatePromiseForm, self).run(dispatcher, tracker, domain)
-        )
-
-    async def required_slots(
-        self,
-        domain_slots: list[str],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> list[str]:
-        return domain_slots if tracker.get_slot("verified") else []
 
     async def validate_promise_amount(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -71,34 +62,31 @@ class ValidatePromiseForm(FormValidationAction):
         return {"promise_date": resolved.isoformat()}
 
 
-class ActionRecordPromise(Action):
+class ActionRecordPromise(CalmAction):
     def name(self) -> str:
         return "action_record_promise"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        async def work() -> list[dict[str, Any]]:
-            account = verified_account(tracker)
-            amount, due = tracker.get_slot("promise_amount"), tracker.get_slot("promise_date")
-            if account is None or amount is None or due is None:
-                return []
-            recorded = store().record_promise(
-                conversation_id(tracker),
-                account.account_id,
-                Decimal(str(amount)),
-                date.fromisoformat(due),
-            )
-            dispatcher.utter_message(
-                response="utter_promise_recorded",
-                reference=recorded.reference,
-                amount=money(amount),
-                due_date=due,
-            )
-            return [
-                SlotSet("promise_amount", None),
-                SlotSet("promise_date", None),
-                SlotSet("pending_goal", None),
-            ]
-
-        return await answer_calmly(dispatcher, work)
+        account = verified_account(tracker)
+        amount, due = tracker.get_slot("promise_amount"), tracker.get_slot("promise_date")
+        if account is None or amount is None or due is None:
+            return []
+        recorded = store().record_promise(
+            conversation_id(tracker),
+            account.account_id,
+            Decimal(str(amount)),
+            date.fromisoformat(due),
+        )
+        dispatcher.utter_message(
+            response="utter_promise_recorded",
+            reference=recorded.reference,
+            amount=money(amount),
+            due_date=due,
+        )
+        return [
+            SlotSet("promise_amount", None),
+            SlotSet("promise_date", None),
+            SlotSet("pending_goal", None),
+        ]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.account import utter_personal_consequences
 from actions.common import (
-    answer_calmly,
+    CalmAction,
+    CalmFormValidation,
     conversation_id,
     latest_intent,
     latest_text,
@@ -42,34 +43,31 @@ def account_id_of(tracker: Tracker) -> Any:
     return tracker.get_slot("account_id") if tracker.get_slot("verified") else None
 
 
-class ActionAnswer(Action):
+class ActionAnswer(CalmAction):
     """General answers need no identity; once verified, consequences are made personal."""
 
     def name(self) -> str:
         return "action_answer"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        async def work() -> list[dict[str, Any]]:
-            intent = latest_intent(tracker)
-            if intent == "express_worry":
-                dispatcher.utter_message(response="utter_reassure_worry")
-                step = (
-                    "utter_small_step_plan"
-                    if tracker.get_slot("verified")
-                    else ("utter_small_step_verify")
-                )
-                dispatcher.utter_message(response=step)
-                return []
-            dispatcher.utter_message(response=ANSWERS.get(intent or "", "utter_out_of_scope"))
-            if intent in PERSONALISED:
-                account = verified_account(tracker)
-                if account is not None:
-                    utter_personal_consequences(dispatcher, account)
+        intent = latest_intent(tracker)
+        if intent == "express_worry":
+            dispatcher.utter_message(response="utter_reassure_worry")
+            step = (
+                "utter_small_step_plan"
+                if tracker.get_slot("verified")
+                else ("utter_small_step_verify")
+            )
+            dispatcher.utter_message(response=step)
             return []
-
-        return await answer_calmly(dispatcher, work)
+        dispatcher.utter_message(response=ANSWERS.get(intent or "", "utter_out_of_scope"))
+        if intent in PERSONALISED:
+            account = verified_account(tracker)
+            if account is not None:
+                utter_personal_consequences(dispatcher, account)
+        return []
 
 
 def escalate(tracker: Tracker, reason: str, **detail: Any) -> None:
@@ -95,24 +93,21 @@ def tell_when_a_person_comes(dispatcher: CollectingDispatcher) -> list[dict[str,
     return [FollowupAction("leave_message_form")]
 
 
-class ActionEscalate(Action):
+class ActionEscalate(CalmAction):
     """Request for a person, or a disputed debt: record the case and say what happens next."""
 
     def name(self) -> str:
         return "action_escalate"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        async def work() -> list[dict[str, Any]]:
-            intent = latest_intent(tracker)
-            reason = reason_for_intent(intent)
-            escalate(tracker, reason, message=latest_text(tracker)[:500])
-            if reason == "dispute":
-                dispatcher.utter_message(response="utter_dispute_ack")
-            return LEAVE_FORM + tell_when_a_person_comes(dispatcher)
-
-        return await answer_calmly(dispatcher, work)
+        intent = latest_intent(tracker)
+        reason = reason_for_intent(intent)
+        escalate(tracker, reason, message=latest_text(tracker)[:500])
+        if reason == "dispute":
+            dispatcher.utter_message(response="utter_dispute_ack")
+        return LEAVE_FORM + tell_when_a_person_comes(dispatcher)
 
 
 class ActionCrisisSupport(Action):
@@ -134,26 +129,20 @@ class ActionCrisisSupport(Action):
         return LEAVE_FORM
 
 
-class ActionHandleComplaint(Action):
+class ActionHandleComplaint(CalmAction):
     def name(self) -> str:
         return "action_handle_complaint"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_anger_ack")
-
-        async def work() -> list[dict[str, Any]]:
-            recorded = store().record_complaint(
-                conversation_id(tracker), account_id_of(tracker), latest_text(tracker)[:2000]
-            )
-            escalate(tracker, "complaint", reference=recorded.reference)
-            dispatcher.utter_message(
-                response="utter_complaint_recorded", reference=recorded.reference
-            )
-            return LEAVE_FORM
-
-        return await answer_calmly(dispatcher, work)
+        recorded = store().record_complaint(
+            conversation_id(tracker), account_id_of(tracker), latest_text(tracker)[:2000]
+        )
+        escalate(tracker, "complaint", reference=recorded.reference)
+        dispatcher.utter_message(response="utter_complaint_recorded", reference=recorded.reference)
+        return LEAVE_FORM
 
 
 class ActionRespondRefusal(Action):
@@ -178,7 +167,9 @@ class ActionPostpone(Action):
         return LEAVE_FORM
 
 
-class ValidateContactTimeForm(FormValidationAction):
+class ValidateContactTimeForm(CalmFormValidation):
+    needs_verified_identity = False
+
     def name(self) -> str:
         return "validate_contact_time_form"
 
@@ -189,25 +180,22 @@ class ValidateContactTimeForm(FormValidationAction):
         return {"preferred_time": text[:200] or None}
 
 
-class ActionRecordContactTime(Action):
+class ActionRecordContactTime(CalmAction):
     def name(self) -> str:
         return "action_record_contact_time"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        async def work() -> list[dict[str, Any]]:
-            preferred = tracker.get_slot("preferred_time")
-            if preferred:
-                store().record_contact_request(
-                    conversation_id(tracker), account_id_of(tracker), preferred
-                )
-                dispatcher.utter_message(
-                    response="utter_contact_time_recorded", preferred_time=preferred
-                )
-            return [SlotSet("preferred_time", None)]
-
-        return await answer_calmly(dispatcher, work)
+        preferred = tracker.get_slot("preferred_time")
+        if preferred:
+            store().record_contact_request(
+                conversation_id(tracker), account_id_of(tracker), preferred
+            )
+            dispatcher.utter_message(
+                response="utter_contact_time_recorded", preferred_time=preferred
+            )
+        return [SlotSet("preferred_time", None)]
 
 
 class ActionFormDeclined(Action):
@@ -227,24 +215,20 @@ class ActionFormDeclined(Action):
         return LEAVE_FORM
 
 
-class ActionMisunderstood(Action):
+class ActionMisunderstood(CalmAction):
     """One misunderstanding gets a rephrase prompt; two in a row go to a person."""
 
     def name(self) -> str:
         return "action_misunderstood"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         if consecutive_fallbacks(tracker.events) < MISUNDERSTANDINGS_BEFORE_HANDOFF:
             dispatcher.utter_message(response="utter_misunderstood")
             return []
-
-        async def work() -> list[dict[str, Any]]:
-            escalate(tracker, "misunderstood", message=latest_text(tracker)[:500])
-            return LEAVE_FORM + tell_when_a_person_comes(dispatcher)
-
-        return await answer_calmly(dispatcher, work)
+        escalate(tracker, "misunderstood", message=latest_text(tracker)[:500])
+        return LEAVE_FORM + tell_when_a_person_comes(dispatcher)
 
 
 def consecutive_fallbacks(events: list[dict[str, Any]]) -> int:
@@ -259,7 +243,9 @@ def consecutive_fallbacks(events: list[dict[str, Any]]) -> int:
     return count
 
 
-class ValidateLeaveMessageForm(FormValidationAction):
+class ValidateLeaveMessageForm(CalmFormValidation):
+    needs_verified_identity = False
+
     def name(self) -> str:
         return "validate_leave_message_form"
 
@@ -269,26 +255,23 @@ class ValidateLeaveMessageForm(FormValidationAction):
         return {"left_message": str(value or "").strip()[:2000] or None}
 
 
-class ActionRecordLeftMessage(Action):
+class ActionRecordLeftMessage(CalmAction):
     """The message left for the specialist goes onto the waiting case."""
 
     def name(self) -> str:
         return "action_record_left_message"
 
-    async def run(
+    async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        async def work() -> list[dict[str, Any]]:
-            text = tracker.get_slot("left_message")
-            cases = Cases(store())
-            waiting = [
-                case
-                for case in cases.queue(("open",))
-                if case.conversation_id == conversation_id(tracker)
-            ]
-            if text and waiting:
-                cases.record_held_message(waiting[0], text)
-                dispatcher.utter_message(response="utter_message_left")
-            return [SlotSet("left_message", None)]
-
-        return await answer_calmly(dispatcher, work)
+        text = tracker.get_slot("left_message")
+        cases = Cases(store())
+        waiting = [
+            case
+            for case in cases.queue(("open",))
+            if case.conversation_id == conversation_id(tracker)
+        ]
+        if text and waiting:
+            cases.record_held_message(waiting[0], text)
+            dispatcher.utter_message(response="utter_message_left")
+        return [SlotSet("left_message", None)]

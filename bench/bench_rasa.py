@@ -613,6 +613,28 @@ def wait_for_model(model: Path, wait_s: float) -> None:
     raise BenchError(f"no assistant model at {model} after {wait_s:.0f} s")
 
 
+def preflight_actions() -> None:
+    """Fail in seconds, not after training the stock bot, if the action package does not load."""
+    check = (
+        "from rasa_sdk.executor import ActionExecutor\n"
+        "ActionExecutor().register_package('actions')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", check],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise BenchError("loading the action package took over 120 s") from error
+    if done.returncode != 0:
+        raise BenchError(f"the action package does not load:\n{done.stderr[-1500:]}")
+
+
 def bench_assistant(work: Path, args: argparse.Namespace, deadline: Deadline) -> SideResult:
     from bot.db.seed import seed
     from bot.db.store import Store
@@ -639,9 +661,11 @@ def bench_assistant(work: Path, args: argparse.Namespace, deadline: Deadline) ->
         try:
             servers.start()
         except LaunchError as error:
-            raise BenchError(
-                f"assistant did not start: {error}\n{tail(work / 'assistant-logs' / 'rasa.log')}"
-            ) from error
+            logs = "\n".join(
+                f"--- {path.name}:\n{tail(path, 12)}"
+                for path in sorted((work / "assistant-logs").glob("*.log"))
+            )
+            raise BenchError(f"assistant did not start: {error}\n{logs}") from error
         side.ready_s = time.monotonic() - started
         roots = {"rasa": servers.processes[1].pid, "actions": servers.processes[0].pid}
         measure(side, servers.rasa_url, ASSISTANT, started, roots, args, deadline)
@@ -814,6 +838,9 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-rasa-"))
     status = 0
     try:
+        if "assistant" in args.sides and args.model.exists():
+            log("assistant: checking that the action package loads")
+            preflight_actions()
         if "stock" in args.sides:
             sides["stock"] = bench_stock(work, args, deadline)
         if "assistant" in args.sides:

@@ -9,20 +9,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.settings import PROJECT_ROOT, load_settings
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
+CREDENTIALS = PROJECT_ROOT / "credentials.yml"
 STARTUP_TIMEOUT_S = 180
+_ENV_REFERENCE = re.compile(r"\$\{(\w+)\}")
 
 
 class LaunchError(RuntimeError):
@@ -53,17 +58,53 @@ def _get_json(url: str) -> dict | None:
         return None
 
 
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def credentials_for(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
+    """credentials.yml without the channels whose ``${VAR}`` values are not set (Rasa refuses
+    to start on an unset variable, and e.g. `make run` has no Telegram token); returns the text
+    and the channels left out."""
+    blocks: list[list[str]] = [[]]
+    for line in text.splitlines(keepends=True):
+        if line[:1] not in ("", " ", "\t", "#", "\n", "\r"):
+            # a top-level key starts a channel's block; the comments just above belong to it
+            leading = []
+            while blocks[-1] and blocks[-1][-1].lstrip()[:1] in ("#", ""):
+                leading.insert(0, blocks[-1].pop())
+            blocks.append(leading)
+        blocks[-1].append(line)
+    kept: list[str] = []
+    left_out: list[str] = []
+    for block in blocks:
+        settings = [line for line in block if not line.lstrip().startswith("#")]
+        names = _ENV_REFERENCE.findall("".join(settings))
+        if any(not env.get(name) for name in names):
+            left_out.append(next(line for line in settings if line.strip()).split(":")[0].strip())
+        else:
+            kept.append("".join(block))
+    return "".join(kept), left_out
+
+
 @dataclass
 class Servers:
     """The action server and the Rasa server as child processes."""
 
     rasa_port: int = 5005
     actions_port: int = 5055
+    console_port: int | None = None
     model: Path = DEFAULT_MODEL
     database_url: str | None = None
     log_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen] = field(default_factory=list)
+    channels_left_out: list[str] = field(default_factory=list)
+    _credentials_copy: Path | None = None
 
     @property
     def rasa_url(self) -> str:
@@ -72,6 +113,10 @@ class Servers:
     @property
     def actions_url(self) -> str:
         return f"http://127.0.0.1:{self.actions_port}"
+
+    @property
+    def console_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.console_port}" if self.console_port else None
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -87,6 +132,19 @@ class Servers:
         )
         env.update(self.extra_env)
         return env
+
+    def credentials_path(self) -> Path:
+        """credentials.yml itself, or a copy without the channels not configured here."""
+        text, self.channels_left_out = credentials_for(
+            CREDENTIALS.read_text(encoding="utf-8"), self.environment()
+        )
+        if not self.channels_left_out:
+            return CREDENTIALS
+        handle, name = tempfile.mkstemp(prefix="credentials-", suffix=".yml")
+        with os.fdopen(handle, "w", encoding="utf-8") as copy:
+            copy.write(text)
+        self._credentials_copy = Path(name)
+        return self._credentials_copy
 
     def _spawn(self, name: str, command: list[str]) -> None:
         if self.log_dir is not None:
@@ -107,8 +165,8 @@ class Servers:
     def start(self) -> None:
         if not self.model.exists():
             raise LaunchError(f"no trained model at {self.model}; run `make train` first")
-        for port in (self.rasa_port, self.actions_port):
-            if not port_is_free(port):
+        for port in (self.rasa_port, self.actions_port, self.console_port):
+            if port is not None and not port_is_free(port):
                 raise LaunchError(f"port {port} is already in use; stop what uses it first")
         python = sys.executable
         self._spawn(
@@ -122,11 +180,13 @@ class Servers:
                 "--model", str(self.model),
                 "--port", str(self.rasa_port),
                 "--endpoints", "endpoints.yml",
-                "--credentials", "credentials.yml",
+                "--credentials", str(self.credentials_path()),
                 "--enable-api",
                 "--cors", "*",
             ],
         )  # fmt: skip
+        if self.console_port:
+            self._spawn("console", [python, "-m", "bot.console", "--port", str(self.console_port)])
         self.wait_until_ready()
 
     def wait_until_ready(self, timeout_s: float = STARTUP_TIMEOUT_S) -> float:
@@ -139,7 +199,8 @@ class Servers:
                     raise LaunchError(f"a server exited early with code {process.returncode}")
             actions = _get_json(f"{self.actions_url}/health")
             status = _get_json(f"{self.rasa_url}/status")
-            if actions is not None and status and status.get("model_id"):
+            console_up = self.console_url is None or _answers(f"{self.console_url}/login")
+            if actions is not None and status and status.get("model_id") and console_up:
                 return time.monotonic() - started
             time.sleep(0.5)
         self.stop()
@@ -157,6 +218,9 @@ class Servers:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.processes.clear()
+        if self._credentials_copy is not None:
+            self._credentials_copy.unlink(missing_ok=True)
+            self._credentials_copy = None
 
     def __enter__(self) -> Servers:
         self.start()
@@ -166,14 +230,27 @@ class Servers:
         self.stop()
 
 
+def telegram_status(servers: Servers) -> str:
+    if "bot.channels.telegram.TelegramInput" in servers.channels_left_out:
+        return "off (set TELEGRAM_TOKEN and TELEGRAM_SECRET to enable it)"
+    mode = servers.environment().get("TELEGRAM_MODE") or "webhook"
+    return f"on, {mode} mode: POST {servers.rasa_url}/webhooks/telegram/webhook"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Start the arrears assistant demo.")
     parser.add_argument("--rasa-port", type=int, default=5005)
     parser.add_argument("--actions-port", type=int, default=5055)
+    parser.add_argument("--console-port", type=int, default=5006)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     args = parser.parse_args(argv)
 
-    servers = Servers(rasa_port=args.rasa_port, actions_port=args.actions_port, model=args.model)
+    servers = Servers(
+        rasa_port=args.rasa_port,
+        actions_port=args.actions_port,
+        console_port=args.console_port,
+        model=args.model,
+    )
     stopping = False
 
     def request_stop(_signum: int, _frame: object) -> None:
@@ -182,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print("starting the action server and the Rasa server (about 30 s) …", flush=True)
+    print("starting the action server, the Rasa server and the console (about 30 s) …", flush=True)
     try:
         servers.start()
     except LaunchError as error:
@@ -194,7 +271,10 @@ def main(argv: list[str] | None = None) -> int:
         '                 body: {"sender": "demo-1", "message": "您好"}\n'
         f"  Rasa HTTP API  {servers.rasa_url}/status\n"
         f"  Action server  {servers.actions_url}/health\n"
+        f"  Console        {servers.console_url}/  (专员控制台; demo logins printed above)\n"
+        f"  Outbox (REST)  GET {servers.rasa_url}/webhooks/rest/outbox?sender=demo-1\n"
         f"  Database       {servers.environment()['DATABASE_URL']}\n"
+        f"  Telegram       {telegram_status(servers)}\n"
         "  Demo cardholders: see data/demo/demo_accounts.yml "
         "(e.g. card 6217 / ID 1234)\n"
         "Press Ctrl-C to stop.\n",

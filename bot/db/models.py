@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -243,3 +244,50 @@ class AuditEvent(Base):
     actor = Column(String(64), nullable=False)
     event = Column(String(64), nullable=False)
     detail = Column(JSON, nullable=False, default=dict)
+
+
+class TelegramUpdate(Base):
+    """A Telegram update already taken in: Telegram retries a webhook it thinks failed, and the
+    poller may forward an update twice, so each ``update_id`` is processed exactly once."""
+
+    __tablename__ = "telegram_updates"
+
+    update_id = Column(BigInteger, primary_key=True, autoincrement=False)
+    received_at = Column(DateTime(timezone=True), nullable=False, default=now_utc, index=True)
+
+
+class TelegramCallback(Base):
+    """A button's payload behind a short id: Telegram's callback_data holds at most 64 bytes and
+    a payload with Chinese entity values does not fit."""
+
+    __tablename__ = "telegram_callbacks"
+
+    id = Column(String(16), primary_key=True)
+    chat_id = Column(String(64), nullable=False)
+    payload = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc, index=True)
+
+
+class TelegramDelivery(Base):
+    """Why an outbox message for Telegram is not delivered yet: ``retry`` (after
+    ``next_attempt_at``), or for good: ``blocked`` (the cardholder blocked the bot), ``failed``
+    (too many attempts) or ``expired`` (a reminder whose day has passed)."""
+
+    __tablename__ = "telegram_deliveries"
+
+    outbox_message_id = Column(ForeignKey("outbox_messages.id"), primary_key=True)
+    status = Column(String(16), nullable=False)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime(timezone=True))
+    last_error = Column(String(200))
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+
+
+class PaymentReminder(Base):
+    """The one reminder posted for a promise to pay, the day before its due date."""
+
+    __tablename__ = "payment_reminders"
+
+    promise_id = Column(ForeignKey("promises.id"), primary_key=True)
+    outbox_message_id = Column(ForeignKey("outbox_messages.id"), nullable=False)
+    posted_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)

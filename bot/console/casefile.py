@@ -1,0 +1,299 @@
+"""What a specialist sees of the queue and of one case, as JSON-ready dicts.
+
+Who may see what lives here too: a specialist sees open cases and their own; a supervisor sees
+every case.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from bot.clock import now_utc, today
+from bot.console.errors import forbidden, not_found
+from bot.console.sessions import Principal
+from bot.db import models
+from bot.db.store import Store
+from bot.handoff.cases import OUTCOMES
+from bot.handoff.transcript import transcript
+
+QUEUE_STATUSES = ("open", "claimed", "returned")
+QUEUE_LIMIT = 500
+RESUME_STEPS = {None: "从中断处继续", "propose_plans": "重新提出方案"}
+
+REASON_LABELS = {
+    "distress": "情绪危机",
+    "request_human": "要求人工",
+    "complaint": "投诉",
+    "dispute": "债务异议",
+    "identity_failed": "身份验证失败",
+    "misunderstood": "助手未能理解",
+    "plan_approval": "方案待审批",
+    "no_plan_fits": "无合适方案",
+    "technical": "技术问题",
+    "payment_not_found": "未找到还款记录",
+}
+OUTCOME_LABELS = {
+    "promise_to_pay": "承诺还款",
+    "plan_agreed": "达成还款方案",
+    "dispute_opened": "已受理异议",
+    "complaint_logged": "已登记投诉",
+    "no_contact": "未能联系",
+    "referred": "已转交其他部门",
+    "resolved": "已解决",
+}
+STATUS_LABELS = {
+    "open": "待领取",
+    "claimed": "处理中",
+    "returned": "已交还助手",
+    "closed": "已结案",
+}
+AGREEMENT_LABELS = {
+    "agreed": "已达成",
+    "pending_approval": "待审批",
+    "approved": "已批准",
+    "rejected": "已拒绝",
+}
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; they are UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def iso(moment: datetime | None) -> str | None:
+    value = aware(moment)
+    return value.isoformat() if value else None
+
+
+def money(value: Decimal | float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def can_view(user: Principal, status: str, claimed_by: int | None) -> bool:
+    return user.is_supervisor or status == "open" or claimed_by == user.id
+
+
+def _case_dict(
+    row: models.Escalation, holder: str | None, claimer: str | None, user: Principal
+) -> dict[str, Any]:
+    created = aware(row.created_at)
+    waited_until = aware(row.claimed_at) or now_utc()
+    detail = dict(row.detail or {})
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "account_id": row.account_id,
+        "holder_name": holder,
+        "reason": row.reason,
+        "reason_label": REASON_LABELS.get(row.reason, row.reason),
+        "other_reasons": detail.get("other_reasons", []),
+        "message": detail.get("message"),
+        "resume_step": detail.get("resume_step"),
+        "priority": row.priority,
+        "urgent": row.priority == 0,
+        "status": row.status,
+        "status_label": STATUS_LABELS.get(row.status, row.status),
+        "channel": row.channel or "rest",
+        "created_at": iso(created),
+        "waiting_seconds": max(0, int((waited_until - created).total_seconds())),
+        "claimed_by": row.claimed_by,
+        "claimed_by_name": claimer,
+        "claimed_at": iso(row.claimed_at),
+        "closed_at": iso(row.closed_at),
+        "outcome": row.outcome,
+        "outcome_label": OUTCOME_LABELS.get(row.outcome or "", row.outcome),
+        "mine": row.claimed_by == user.id,
+    }
+
+
+def _case_query():  # noqa: ANN202 - a SQLAlchemy select
+    claimer = aliased(models.Specialist)
+    return (
+        select(models.Escalation, models.Account.holder_name, claimer.display_name)
+        .outerjoin(models.Account, models.Account.account_id == models.Escalation.account_id)
+        .outerjoin(claimer, claimer.id == models.Escalation.claimed_by)
+    )
+
+
+def queue_for(store: Store, user: Principal) -> list[dict[str, Any]]:
+    """Most urgent first, then longest waiting; a specialist sees open cases and their own."""
+    query = _case_query().where(models.Escalation.status.in_(QUEUE_STATUSES))
+    if not user.is_supervisor:
+        query = query.where(
+            (models.Escalation.status == "open") | (models.Escalation.claimed_by == user.id)
+        )
+    query = query.order_by(
+        models.Escalation.priority, models.Escalation.created_at, models.Escalation.id
+    ).limit(QUEUE_LIMIT)
+    with store._session() as session:
+        return [
+            _case_dict(row, holder, claimer, user)
+            for row, holder, claimer in session.execute(query)
+        ]
+
+
+def case_row(
+    store: Store, case_id: int, user: Principal, check_access: bool = True
+) -> dict[str, Any]:
+    """The case itself (404 if unknown, 403 if another specialist's and ``check_access``)."""
+    with store._session() as session:
+        found = session.execute(_case_query().where(models.Escalation.id == case_id)).first()
+    if found is None:
+        raise not_found("案件不存在")
+    row, holder, claimer = found
+    if check_access and not can_view(user, row.status, row.claimed_by):
+        raise forbidden("该案件由其他专员处理")
+    return _case_dict(row, holder, claimer, user)
+
+
+def _account(store: Store, account_id: str | None, on: date) -> dict[str, Any] | None:
+    view = store.get_account(account_id) if account_id else None
+    if view is None:
+        return None
+    return {
+        "account_id": view.account_id,
+        "holder_name": view.holder_name,
+        "principal": money(view.principal),
+        "interest": money(view.interest),
+        "penalty": money(view.penalty),
+        "total_due": money(view.total_due),
+        "minimum_payment": money(view.minimum_payment),
+        "overdue_days": view.overdue_days(on),
+        "credit_limit": money(view.credit_limit),
+        "has_active_installment": view.has_active_installment,
+    }
+
+
+def _hardship(session: Any, conversation_id: str) -> dict[str, Any] | None:
+    row = (
+        session.execute(
+            select(models.HardshipStatement)
+            .where(models.HardshipStatement.conversation_id == conversation_id)
+            .order_by(models.HardshipStatement.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+    if row is None:
+        return None
+    return {
+        "reason": row.reason,
+        "monthly_income": money(row.monthly_income),
+        "monthly_expenses": money(row.monthly_expenses),
+        "other_debt_payments": money(row.other_debt_payments),
+        "dependents": row.dependents,
+        "expected_recovery_months": row.expected_recovery_months,
+        "created_at": iso(row.created_at),
+    }
+
+
+def _offer_dict(row: models.Offer) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "batch": row.batch,
+        "rank": row.rank,
+        "option_id": row.option_id,
+        "type": row.type,
+        "months": row.months,
+        "monthly_payment": money(row.monthly_payment),
+        "total_payment": money(row.total_payment),
+        "total_cost": money(row.total_cost),
+        "apr": money(row.apr),
+        "requires_approval": bool(row.requires_approval),
+        "affordable": row.affordable,
+    }
+
+
+def _offers(session: Any, conversation_id: str) -> list[dict[str, Any]]:
+    """The most recent batch of options shown to the cardholder, in the order shown."""
+    latest = (
+        session.execute(
+            select(models.Offer.batch)
+            .where(models.Offer.conversation_id == conversation_id)
+            .order_by(models.Offer.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+    if latest is None:
+        return []
+    rows = session.execute(
+        select(models.Offer)
+        .where(models.Offer.conversation_id == conversation_id, models.Offer.batch == latest)
+        .order_by(models.Offer.rank)
+    ).scalars()
+    return [_offer_dict(row) for row in rows]
+
+
+def _agreements(session: Any, conversation_id: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(models.Agreement, models.Offer)
+        .join(models.Offer, models.Offer.id == models.Agreement.offer_id)
+        .where(models.Agreement.conversation_id == conversation_id)
+        .order_by(models.Agreement.id)
+    ).all()
+    return [
+        {
+            "reference": agreement.reference,
+            "status": agreement.status,
+            "status_label": AGREEMENT_LABELS.get(agreement.status, agreement.status),
+            "pending": agreement.status == "pending_approval",
+            "created_at": iso(agreement.created_at),
+            "decided_at": iso(agreement.decided_at),
+            "decided_by": agreement.decided_by,
+            "offer": _offer_dict(offer),
+        }
+        for agreement, offer in rows
+    ]
+
+
+def case_detail(store: Store, case_id: int, user: Principal) -> dict[str, Any]:
+    """Everything the case page shows: case, account, hardship, offers, applications, transcript."""
+    case = case_row(store, case_id, user)
+    conversation_id = case["conversation_id"]
+    with store._session() as session:
+        hardship = _hardship(session, conversation_id)
+        offers = _offers(session, conversation_id)
+        agreements = _agreements(session, conversation_id)
+    return {
+        "case": case,
+        "account": _account(store, case["account_id"], today()),
+        "hardship": hardship,
+        "offers": offers,
+        "applications": [a for a in agreements if a["pending"]],
+        "agreements": agreements,
+        "transcript": transcript(store, conversation_id),
+        "outcomes": [{"code": code, "label": OUTCOME_LABELS.get(code, code)} for code in OUTCOMES],
+        "resume_steps": [{"step": step, "label": label} for step, label in RESUME_STEPS.items()],
+    }
+
+
+def application_case(store: Store, reference: str) -> tuple[str, int | None, str | None] | None:
+    """(conversation, holder of its latest case, that case's status) for an application."""
+    with store._session() as session:
+        agreement = session.execute(
+            select(models.Agreement).where(models.Agreement.reference == reference)
+        ).scalar_one_or_none()
+        if agreement is None:
+            return None
+        case = (
+            session.execute(
+                select(models.Escalation)
+                .where(models.Escalation.conversation_id == agreement.conversation_id)
+                .order_by(models.Escalation.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+        return (
+            agreement.conversation_id,
+            case.claimed_by if case else None,
+            case.status if case else None,
+        )

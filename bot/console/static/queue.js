@@ -1,0 +1,61 @@
+/* The queue page: live list of cases (most urgent first) with a claim button. */
+"use strict";
+
+(() => {
+  const { api, notify, live, el, duration, channel } = Console;
+  const body = document.getElementById("queue-body");
+  let received = Date.now();
+  let cases = [];
+
+  async function claim(caseId, button) {
+    button.disabled = true;
+    try {
+      await api("POST", "/api/cases/" + caseId + "/claim");
+      window.location.href = "/cases/" + caseId;
+    } catch (error) {
+      notify(error.message, true);
+      button.disabled = false;
+    }
+  }
+
+  function action(item) {
+    if (item.status === "open") {
+      return el("button", { type: "button", className: "claim", "data-case": item.id,
+        "aria-label": "领取案件 " + item.id, onclick: (e) => claim(item.id, e.currentTarget) }, "领取");
+    }
+    return el("a", { href: "/cases/" + item.id }, item.mine ? "继续处理" : "查看");
+  }
+
+  function render() {
+    const elapsed = Math.floor((Date.now() - received) / 1000);
+    body.replaceChildren();
+    if (!cases.length) {
+      body.append(el("tr", {}, el("td", { colspan: 8 }, "队列是空的。")));
+      return;
+    }
+    cases.forEach((item) => {
+      const waiting = item.status === "open" ? item.waiting_seconds + elapsed : item.waiting_seconds;
+      const row = el("tr", { className: [item.urgent ? "urgent" : "", item.mine ? "mine" : ""].join(" ").trim(),
+                             id: "case-row-" + item.id, "data-case": item.id },
+        el("td", { "data-label": "优先级" }, item.urgent ? el("span", { className: "badge urgent" }, "紧急") : ["高", "高", "普通"][item.priority] || item.priority),
+        el("td", { "data-label": "案件" }, el("a", { href: "/cases/" + item.id }, "#" + item.id)),
+        el("td", { "data-label": "客户" }, item.holder_name || "未验证身份"),
+        el("td", { "data-label": "原因" }, item.reason_label),
+        el("td", { "data-label": "渠道" }, channel(item.channel)),
+        el("td", { "data-label": "等待" }, duration(waiting)),
+        el("td", { "data-label": "状态" }, item.status_label + (item.claimed_by_name ? "（" + item.claimed_by_name + "）" : "")),
+        el("td", { "data-label": "操作" }, action(item)));
+      body.append(row);
+    });
+  }
+
+  function update(data) {
+    cases = data.cases;
+    received = Date.now();
+    render();
+  }
+
+  api("GET", "/api/queue").then(update).catch((error) => notify(error.message, true));
+  live("/api/events", { queue: update });
+  setInterval(render, 15000);
+})();

@@ -1,0 +1,111 @@
+"""The console's pieces without the server: passwords, demo users, transcript merge, charts."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
+
+from bot.console import charts, dashboard
+from bot.console.passwords import hash_password, verify_password
+from bot.console.users import DEMO_USERS, ensure_demo_users
+from bot.db import models
+from bot.db.store import Store
+from bot.handoff.cases import Cases
+from bot.handoff.transcript import transcript
+
+
+def test_passwords_are_salted_and_checked() -> None:
+    first, second = hash_password("秘密 pass"), hash_password("秘密 pass")
+    assert first != second and first.startswith("scrypt$")
+    assert verify_password("秘密 pass", first) and verify_password("秘密 pass", second)
+    assert not verify_password("秘密 Pass", first)
+    assert not verify_password("x", "not-a-hash") and not verify_password("x" * 1000, first)
+
+
+def test_demo_users_are_created_once_and_keep_their_passwords(store: Store, tmp_path: Path) -> None:
+    saved = tmp_path / "passwords.json"
+    created = ensure_demo_users(store, path=saved)
+    assert [u.username for u in created] == [name for name, _, _ in DEMO_USERS]
+    assert all(u.created and u.password for u in created)
+    hashes = {row.username: row.password_hash for row in store.rows(models.Specialist)}
+    again = ensure_demo_users(store, path=saved)
+    assert not any(u.created for u in again)
+    assert [u.password for u in again] == [u.password for u in created]  # shown again
+    assert {row.username: row.password_hash for row in store.rows(models.Specialist)} == hashes
+    for user in created:
+        assert verify_password(user.password, hashes[user.username])
+    assert saved.stat().st_mode & 0o077 == 0  # owner-only: it holds passwords
+    reset = ensure_demo_users(store, reset=True, path=saved)
+    assert all(u.created for u in reset) and reset[0].password != created[0].password
+
+
+def _rasa_events_table(store: Store) -> Table:
+    """The columns of Rasa's SQLTrackerStore table, as Rasa creates it."""
+    table = Table(
+        "events",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("sender_id", String(255), nullable=False),
+        Column("type_name", String(255), nullable=False),
+        Column("timestamp", Float),
+        Column("intent_name", String(255)),
+        Column("action_name", String(255)),
+        Column("data", Text),
+    )
+    table.create(store.engine)
+    return table
+
+
+def test_transcript_merges_rasa_held_and_outbox_messages_by_time(store: Store) -> None:
+    assert transcript(store, "t-1") == []  # no Rasa table yet: nothing, no error
+    table = _rasa_events_table(store)
+    base = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc).timestamp()
+    rows = [
+        ("user", base, {"event": "user", "text": "我想转人工"}),
+        ("action", base + 1, {"event": "action", "name": "action_listen"}),
+        ("bot", base + 2, {"event": "bot", "text": "好的，正在为您转接。"}),
+        ("bot", base + 3, {"event": "bot", "data": {"buttons": []}}),
+    ]
+    with store.engine.begin() as connection:
+        for type_name, stamp, data in rows:
+            connection.execute(
+                table.insert().values(
+                    sender_id="t-1", type_name=type_name, timestamp=stamp, data=json.dumps(data)
+                )
+            )
+        connection.execute(
+            table.insert().values(
+                sender_id="other", type_name="user", timestamp=base, data='{"text": "别人"}'
+            )
+        )
+    case = store.escalate("t-1", "request_human", 1, "CC-0001", "rest")
+    cases = Cases(store)
+    specialist = models.Specialist(username="s", display_name="张敏", password_hash="x")
+    with store._session() as session, session.begin():
+        session.add(specialist)
+    cases.claim(case.id, specialist.id, "张敏")
+    cases.record_held_message(cases.get(case.id), "我等着呢")
+    cases.reply(case.id, specialist.id, "您好")
+    items = transcript(store, "t-1")
+    assert [(i["author"], i["text"]) for i in items] == [
+        ("cardholder", "我想转人工"),
+        ("bot", "好的，正在为您转接。"),
+        ("system", "人工专员张敏已加入对话，接下来由专员为您服务。"),
+        ("cardholder", "我等着呢"),
+        ("specialist", "您好"),
+    ]
+    assert items[0]["at"] == "2026-11-22T09:00:00+00:00"
+    assert len({i["key"] for i in items}) == len(items)
+
+
+def test_dashboard_numbers_and_every_chart_render(store: Store) -> None:
+    store.escalate("d-1", "distress", 0, "CC-0001")
+    store.escalate("d-2", "complaint", 1, "CC-0002")
+    stats = dashboard.statistics(store)
+    assert {e["reason"]: e["count"] for e in stats["by_reason"]} == {"distress": 1, "complaint": 1}
+    assert stats["waiting"]["open_now"] == 2 and len(stats["daily"]) == dashboard.WINDOW_DAYS + 1
+    for name in charts.CHARTS:
+        assert charts.render_png(name, stats).startswith(b"\x89PNG")
