@@ -9,19 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.contract import HARDSHIP_REASONS
 from bot.nlu.entities import classify_hardship_reason
 from bot.nlu.numbers import parse_amount, parse_count, parse_months
 from bot.nlu.script import to_simplified
-
-HARDSHIP_REASONS = (
-    "unemployment",
-    "illness",
-    "business_loss",
-    "income_drop",
-    "family_emergency",
-    "other_debts",
-    "disaster",
-)
 
 MAX_MONTHLY_AMOUNT = 10_000_000
 MAX_DEPENDENTS = 20

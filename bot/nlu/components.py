@@ -27,7 +27,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot import clock
 from bot.nlu.entities import extract_entities, protected_spans
 from bot.nlu.hardship import (
-    CANONICAL_REASONS,
+    HARDSHIP_REASONS,
     classify_hardship_reason,
     find_hardship_reason,
 )
@@ -350,7 +350,7 @@ class EntityNormalizer(GraphComponent, EntityExtractorMixin):
 
     def _normalise_hardship(self, entity: dict[str, Any], text: str) -> dict[str, Any] | None:
         value = entity.get("value")
-        if isinstance(value, str) and value in CANONICAL_REASONS:
+        if isinstance(value, str) and value in HARDSHIP_REASONS:
             return entity
         reason = classify_hardship_reason(str(value)) if value is not None else None
         if reason is None:

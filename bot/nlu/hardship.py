@@ -12,17 +12,9 @@ from pathlib import Path
 
 import yaml
 
+from bot.contract import HARDSHIP_REASONS
 from bot.nlu.numerals import normalise
 
-CANONICAL_REASONS = (
-    "unemployment",
-    "illness",
-    "business_loss",
-    "income_drop",
-    "family_emergency",
-    "other_debts",
-    "disaster",
-)
 DEFAULT_TABLE = Path(__file__).resolve().parent / "data" / "hardship_reasons.yml"
 TABLE_ENV = "HARDSHIP_REASONS_FILE"
 
@@ -58,7 +50,7 @@ def load_table(path: str | None = None) -> ReasonTable:
         data = yaml.safe_load(handle) or {}
     phrases: dict[str, str] = {}
     for reason, items in (data.get("reasons") or {}).items():
-        if reason not in CANONICAL_REASONS:
+        if reason not in HARDSHIP_REASONS:
             raise ValueError(f"{source}: unknown hardship reason {reason!r}")
         for item in items or []:
             phrase = _clean(item)
@@ -103,7 +95,7 @@ def classify_hardship_reason(text: str) -> str | None:
     if not text:
         return None
     stripped = str(text).strip()
-    if stripped.lower() in CANONICAL_REASONS:
+    if stripped.lower() in HARDSHIP_REASONS:
         return stripped.lower()
     found = find_hardship_reason(stripped)
     return found.reason if found else None

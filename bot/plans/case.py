@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from bot.contract import HARDSHIP_REASONS
+
 from .errors import PlanError
 from .money import to_cents
-from .policy import REASONS
 
 # Top-level keys a case may carry; anything else is most likely a typo (e.g. "hardhsip") that
 # would silently drop the hardship statement. Inside account/hardship extra keys are ignored,
@@ -143,10 +144,10 @@ def parse_hardship(data: object) -> Hardship | None:
         return None
     hs = _mapping(data, "hardship")
     reason = hs.get("reason")
-    if reason not in REASONS:
+    if reason not in HARDSHIP_REASONS:
         raise PlanError(
             "hardship.reason",
-            f"unknown hardship reason {reason!r}; use one of {', '.join(REASONS)}",
+            f"unknown hardship reason {reason!r}; use one of {', '.join(HARDSHIP_REASONS)}",
         )
     return Hardship(
         reason=str(reason),

@@ -14,20 +14,13 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.contract import HARDSHIP_REASONS
+
 from .errors import PolicyError, Problem
 from .money import PPM
 
 DEFAULT_POLICY_PATH = Path(__file__).resolve().parents[2] / "policy" / "plans.yml"
 
-REASONS = (
-    "unemployment",
-    "illness",
-    "business_loss",
-    "income_drop",
-    "family_emergency",
-    "other_debts",
-    "disaster",
-)
 MAX_TERM_MONTHS = 60  # 2022 notice / art. 70: at most 5 years
 
 # Values of the `regulatory` block that no policy may change (max_term_months may be lowered).
@@ -273,9 +266,11 @@ class _Reader:
             text = self.scalar(item, path, ("tag:yaml.org,2002:str",), "a hardship reason")
             if text is None:
                 continue
-            if text not in REASONS:
+            if text not in HARDSHIP_REASONS:
                 self.problem(
-                    item, path, f"unknown hardship reason {text!r}; use one of {', '.join(REASONS)}"
+                    item,
+                    path,
+                    f"unknown hardship reason {text!r}; use one of {', '.join(HARDSHIP_REASONS)}",
                 )
             else:
                 out.add(text)
@@ -564,9 +559,11 @@ def _deferral(r: _Reader, m: _Mapping | None, max_term: int) -> Deferral:
     if grace_map is not None:
         for key_node, value_node in grace_map.items():
             field = grace_map.field(str(key_node.value))
-            if key_node.value not in REASONS:
+            if key_node.value not in HARDSHIP_REASONS:
                 r.problem(
-                    key_node, field, f"unknown hardship reason; use one of {', '.join(REASONS)}"
+                    key_node,
+                    field,
+                    f"unknown hardship reason; use one of {', '.join(HARDSHIP_REASONS)}",
                 )
                 continue
             grace[key_node.value] = r.integer(value_node, field, 0, max_term - 1)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.contract import HARDSHIP_REASONS
+
 from .errors import PlanError
-from .policy import REASONS
 
 COLUMNS = (
     "account_id",
@@ -188,13 +189,13 @@ def read_portfolio(path: str | Path) -> Portfolio:
         if None in row.values() or None in row:
             raise cols.fail(i, "(row)", "wrong number of fields")
         text = row["hardship_reason"].strip()
-        if text and text not in REASONS:
+        if text and text not in HARDSHIP_REASONS:
             raise cols.fail(
                 i,
                 "hardship_reason",
-                f"unknown hardship reason {text!r}; use one of {', '.join(REASONS)}",
+                f"unknown hardship reason {text!r}; use one of {', '.join(HARDSHIP_REASONS)}",
             )
-        reason[i] = REASONS.index(text) if text else -1
+        reason[i] = HARDSHIP_REASONS.index(text) if text else -1
         flag = row["has_active_installment"].strip().lower()
         if flag not in _TRUE | _FALSE:
             raise cols.fail(i, "has_active_installment", f"must be true or false, got {flag!r}")
@@ -251,7 +252,7 @@ def generate_portfolio(n: int, seed: int, out: str | Path) -> None:
     active = rng.random(n) < 0.12
 
     declared = rng.random(n) < 0.70
-    reason = rng.choice(len(REASONS), size=n, p=[0.25, 0.15, 0.15, 0.25, 0.08, 0.10, 0.02])
+    reason = rng.choice(len(HARDSHIP_REASONS), size=n, p=[0.25, 0.15, 0.15, 0.25, 0.08, 0.10, 0.02])
     before = np.clip(rng.lognormal(np.log(6_000), 0.6, n), 1_500, 80_000)
     drop = np.select(
         [reason == 0, reason == 1, reason == 2, reason == 3, reason == 6],
@@ -278,7 +279,7 @@ def generate_portfolio(n: int, seed: int, out: str | Path) -> None:
             hardship = ["", "", "", "", "", ""]
             if declared[i]:
                 hardship = [
-                    REASONS[reason[i]],
+                    HARDSHIP_REASONS[reason[i]],
                     f"{income[i]:.2f}",
                     f"{expenses[i]:.2f}",
                     f"{other[i]:.2f}",

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.contract import HARDSHIP_REASONS
+
 from .money import PPM
-from .policy import MAX_TERM_MONTHS, REASONS, Policy
+from .policy import MAX_TERM_MONTHS, Policy
 from .portfolio import Portfolio
 from .products import TYPE_RANK
 
@@ -164,7 +166,7 @@ def run(pf: Portfolio, policy: Policy) -> VectorResult:
         ordinary |= fits(slot)
 
     p = policy.personalized
-    eligible = np.isin(pf.reason, [REASONS.index(r) for r in p.eligible_reasons])
+    eligible = np.isin(pf.reason, [HARDSHIP_REASONS.index(r) for r in p.eligible_reasons])
     pers_ok = (
         p.enabled
         & (owed >= p.min_amount)
@@ -281,7 +283,7 @@ def _deferral(
     d = policy.deferral
     if not d.enabled or not d.repay_terms:
         return None
-    table = np.array([d.grace_months.get(r, 0) for r in REASONS] + [0], dtype=np.int64)
+    table = np.array([d.grace_months.get(r, 0) for r in HARDSHIP_REASONS] + [0], dtype=np.int64)
     grace = table[pf.reason]  # reason -1 picks the trailing 0
     known = pf.recovery >= 0
     grace = np.where(known, np.minimum(grace, pf.recovery), grace)
@@ -313,7 +315,7 @@ def _waiver(
     w = policy.waiver
     if not w.enabled:
         return None
-    eligible = np.isin(pf.reason, [REASONS.index(r) for r in w.eligible_reasons])
+    eligible = np.isin(pf.reason, [HARDSHIP_REASONS.index(r) for r in w.eligible_reasons])
     ok = has & eligible & (pf.overdue >= w.min_overdue_days) & (pf.penalty + pf.interest > 0)
     wp_a, wi_a = _ppm(pf.penalty, w.auto_penalty_ppm), _ppm(pf.interest, w.auto_interest_ppm)
     wp_b, wi_b = (

@@ -9,9 +9,9 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.contract import HARDSHIP_REASONS
 from bot.plans import propose
 from bot.plans.money import add_months
-from bot.plans.policy import REASONS
 
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -42,7 +42,7 @@ def cases(draw: st.DrawFn) -> dict:
     }
     if draw(st.booleans()):
         case["hardship"] = {
-            "reason": draw(st.sampled_from(REASONS)),
+            "reason": draw(st.sampled_from(HARDSHIP_REASONS)),
             "monthly_income": draw(money),
             "monthly_expenses": draw(money),
             "other_debt_payments": draw(money),
