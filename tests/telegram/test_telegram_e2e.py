@@ -106,7 +106,8 @@ def texts(api: FakeBotApi, chat_id: int) -> list[str]:
 
 
 def test_the_webhook_is_registered_with_the_secret(servers: Servers, api: FakeBotApi) -> None:
-    (call,) = api.calls_of("setWebhook")
+    # registered by a start listener that may still run while /status already answers
+    (call,) = api.wait_for(lambda: api.calls_of("setWebhook"), seconds=15)
     assert call.params["url"] == PUBLIC_URL and call.params["secret_token"] == SECRET
     assert set(call.params["allowed_updates"]) == {"message", "edited_message", "callback_query"}
 
