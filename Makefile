@@ -6,6 +6,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+WIDGET_JS := bot/widget/node_modules/.package-lock.json
 
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
@@ -21,7 +22,12 @@ test: install train lint browser
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory stories
 
-install: $(INSTALLED)
+install: $(INSTALLED) $(WIDGET_JS)
+
+# The widget's socket.io client comes from the npm registry, pinned by its lock file.
+$(WIDGET_JS): bot/widget/package.json bot/widget/package-lock.json
+	npm ci --prefix bot/widget --no-audit --no-fund
+	@touch $@
 
 # A venv made by another Python (not 3.10) is rebuilt; the lock pins every package.
 $(INSTALLED): requirements.lock scripts/find_python.sh

@@ -179,6 +179,7 @@ class Servers:
                 python, "-m", "rasa", "run",
                 "--model", str(self.model),
                 "--port", str(self.rasa_port),
+                "--interface", "127.0.0.1",
                 "--endpoints", "endpoints.yml",
                 "--credentials", str(self.credentials_path()),
                 "--enable-api",
@@ -269,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         "\n信用卡逾期协商助手 is running:\n"
         f"  REST channel   POST {servers.rasa_url}/webhooks/rest/webhook\n"
         '                 body: {"sender": "demo-1", "message": "您好"}\n'
+        f"  Web widget     {servers.rasa_url}/webhooks/widget/demo.html  (demo page)\n"
         f"  Rasa HTTP API  {servers.rasa_url}/status\n"
         f"  Action server  {servers.actions_url}/health\n"
         f"  Console        {servers.console_url}/  (专员控制台; demo logins printed above)\n"

@@ -1,0 +1,81 @@
+"""What the widget channel checks before a message reaches Rasa, with no Rasa or socket in sight.
+
+A socket reconnects and the browser re-sends what it had not seen acknowledged, so a message can
+arrive twice; the client tags each one with an id and ``SeenIds`` lets only the first through.
+Session ids double as the key to a conversation's history, so only long random ids are accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+MESSAGE_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
+
+
+def valid_session_id(value: Any) -> bool:
+    """Only the widget's own random ids (uuid4 hex): a short or guessed id such as a REST
+    sender must never open someone else's conversation history."""
+    return isinstance(value, str) and bool(SESSION_ID.match(value))
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    session_id: str
+    text: str
+    message_id: str | None
+    trimmed: bool
+
+
+def read_message(data: Any, limit: int) -> tuple[IncomingMessage | None, str | None]:
+    """(message, problem): problem names what is wrong with an unusable event."""
+    if not isinstance(data, dict):
+        return None, "message event must be an object"
+    session_id = data.get("session_id")
+    if not valid_session_id(session_id):
+        return None, "missing or malformed session_id"
+    text = data.get("message")
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        return None, "message must be text"
+    message_id = data.get("message_id")
+    if message_id is not None and not (
+        isinstance(message_id, str) and MESSAGE_ID.match(message_id)
+    ):
+        return None, "malformed message_id"
+    return IncomingMessage(session_id, text[:limit], message_id, len(text) > limit), None
+
+
+class SeenIds:
+    """Client message ids already accepted, per session, bounded in both directions
+    (the oldest sessions and, within a session, the oldest ids are forgotten first)."""
+
+    def __init__(self, max_sessions: int = 5000, per_session: int = 200) -> None:
+        self.max_sessions = max_sessions
+        self.per_session = per_session
+        self._seen: OrderedDict[str, OrderedDict[str, None]] = OrderedDict()
+
+    def first_time(self, session_id: str, message_id: str | None) -> bool:
+        """True the first time an id is offered (and always for messages without an id)."""
+        if message_id is None:
+            return True
+        ids = self._seen.get(session_id)
+        if ids is None:
+            ids = self._seen[session_id] = OrderedDict()
+            while len(self._seen) > self.max_sessions:
+                self._seen.popitem(last=False)
+        else:
+            self._seen.move_to_end(session_id)
+        if message_id in ids:
+            return False
+        ids[message_id] = None
+        while len(ids) > self.per_session:
+            ids.popitem(last=False)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._seen)

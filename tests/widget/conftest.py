@@ -1,0 +1,41 @@
+"""One seeded SQLite database and one pair of real servers (Rasa + actions) for all widget tests
+that need them; starting Rasa takes half a minute, so they are shared by the package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bot.db.seed import seed
+from bot.db.store import Store
+from bot.launcher import Servers, free_port
+from bot.settings import PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def widget_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('widget') / 'assistant.db'}"
+    store = Store.from_url(url)
+    seed(store)
+    store.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def widget_servers(widget_database: str) -> Iterator[Servers]:
+    with Servers(
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        database_url=widget_database,
+        log_dir=PROJECT_ROOT / "tests" / "artifacts" / "widget-logs",
+        extra_env={"BOT_TODAY": "2026-11-22"},
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def widget_store(widget_database: str) -> Iterator[Store]:
+    store = Store.from_url(widget_database)
+    yield store
+    store.engine.dispose()

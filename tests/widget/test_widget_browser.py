@@ -1,0 +1,242 @@
+"""The widget in headless Chromium on the demo page served by the real servers, at a phone's
+width (390 px): buttons, a reload, a dropped connection, a specialist, and HTML kept as text.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (/usr/bin) and ``selenium``; skipped when
+they are missing. Screenshots land in tests/artifacts/widget/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.db.store import Store
+from bot.handoff.cases import Cases
+from bot.handoff.outbox import Outbox
+from bot.launcher import Servers
+from bot.settings import PROJECT_ROOT
+from tests.widget.support import add_specialist, demo_url
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "widget"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.servers,
+    pytest.mark.model,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="no Debian chromium"
+    ),
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    profile = tempfile.mkdtemp(prefix="widget-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    # headless windows are at least 500 px wide; emulate a 390 px phone screen instead
+    phone = {"width": 390, "height": 844, "pixelRatio": 1}
+    options.add_experimental_option("mobileEmulation", {"deviceMetrics": phone})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_widget(driver: webdriver.Chrome, servers: Servers) -> WebDriverWait:
+    driver.get(demo_url(servers))
+    wait = WebDriverWait(driver, 60)
+    wait.until(lambda d: d.find_element(By.ID, "acw-launcher")).click()
+    wait.until(lambda d: "已连接" in d.find_element(By.ID, "acw-status").text)
+    wait.until(lambda d: d.execute_script("return !!localStorage.getItem('arrears-chat-session')"))
+    return wait
+
+
+def say(driver: webdriver.Chrome, text: str) -> None:
+    box = driver.find_element(By.ID, "acw-input")
+    box.send_keys(text)
+    box.send_keys(Keys.ENTER)
+
+
+def bubbles(driver: webdriver.Chrome, selector: str = ".acw-msg, .acw-notice") -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, f"#acw-log {selector}")]
+
+
+def session_of(driver: webdriver.Chrome) -> str:
+    return driver.execute_script("return JSON.parse(localStorage.getItem('arrears-chat-session'))")
+
+
+def user_texts(servers: Servers, session_id: str) -> list[str]:
+    tracker = requests.get(
+        f"{servers.rasa_url}/conversations/{session_id}/tracker", timeout=30
+    ).json()
+    return [e["text"] for e in tracker["events"] if e["event"] == "user"]
+
+
+def idle(driver: webdriver.Chrome) -> bool:
+    """No typing indicator and nothing waiting to be sent."""
+    typing = driver.find_element(By.ID, "acw-typing")
+    return not typing.is_displayed() and not driver.find_elements(By.CSS_SELECTOR, ".acw-pending")
+
+
+def test_buttons_then_a_reload_restores_the_conversation_from_the_server(
+    browser: webdriver.Chrome, widget_servers: Servers
+) -> None:
+    wait = open_widget(browser, widget_servers)
+    log = browser.find_element(By.ID, "acw-log")
+    assert log.get_attribute("role") == "log" and log.get_attribute("aria-live") == "polite"
+    say(browser, "您好")
+    choices = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".acw-bot .acw-choice"))
+    assert [c.text for c in choices][:2] == ["逾期会有什么后果", "我想协商还款"]
+    wait.until(lambda d: idle(d))
+    browser.save_screenshot(str(ARTIFACTS / "greeting-buttons.png"))
+
+    bots_before = len(bubbles(browser, ".acw-bot"))
+    choices[0].click()
+    wait.until(lambda d: len(bubbles(d, ".acw-bot")) > bots_before and idle(d))
+    assert bubbles(browser, ".acw-user")[-1].endswith("逾期会有什么后果")
+    assert all(not c.is_enabled() for c in choices)  # a choice is made once
+    before = bubbles(browser)
+
+    browser.refresh()
+    open_widget(browser, widget_servers)
+    wait.until(lambda d: len(bubbles(d)) >= len(before))
+    assert bubbles(browser) == before  # the server's history, button titles included
+    browser.save_screenshot(str(ARTIFACTS / "after-reload.png"))
+
+
+def test_a_message_sent_while_disconnected_arrives_exactly_once(
+    browser: webdriver.Chrome, widget_servers: Servers
+) -> None:
+    wait = open_widget(browser, widget_servers)
+    say(browser, "您好")
+    wait.until(lambda d: bubbles(d, ".acw-bot") and idle(d))
+
+    browser.execute_script("ArrearsChat.socket.disconnect()")
+    wait.until(lambda d: "断开" in d.find_element(By.ID, "acw-status").text)
+    say(browser, "逾期会影响征信吗")
+    pending = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".acw-pending"))
+    assert "等待发送" in pending[0].text
+    browser.save_screenshot(str(ARTIFACTS / "offline-queued.png"))
+    bots_before = len(bubbles(browser, ".acw-bot"))
+
+    browser.execute_script("ArrearsChat.socket.connect()")
+    wait.until(lambda d: len(bubbles(d, ".acw-bot")) > bots_before and idle(d))
+    time.sleep(1.5)  # room for a duplicate to show up, if the widget or server sent one
+    shown = [t for t in bubbles(browser, ".acw-user") if t.endswith("逾期会影响征信吗")]
+    assert len(shown) == 1
+    assert user_texts(widget_servers, session_of(browser)).count("逾期会影响征信吗") == 1
+
+    # and the same again across a reload: the queue survives it and is sent once
+    browser.execute_script("ArrearsChat.socket.disconnect()")
+    say(browser, "我想协商还款")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".acw-pending"))
+    browser.refresh()
+    open_widget(browser, widget_servers)
+    wait.until(lambda d: "我想协商还款" in user_texts(widget_servers, session_of(d)))
+    wait.until(lambda d: idle(d))
+    shown = [t for t in bubbles(browser, ".acw-user") if t.endswith("我想协商还款")]
+    assert len(shown) == 1
+    assert user_texts(widget_servers, session_of(browser)).count("我想协商还款") == 1
+
+
+def test_a_specialist_joins_replies_and_leaves_with_html_shown_as_text(
+    browser: webdriver.Chrome, widget_servers: Servers, widget_store: Store
+) -> None:
+    wait = open_widget(browser, widget_servers)
+    say(browser, "您好")
+    wait.until(lambda d: bubbles(d, ".acw-bot") and idle(d))
+    session_id = session_of(browser)
+
+    cases = Cases(widget_store)
+    specialist = add_specialist(widget_store, "widget-zhang", "张敏")
+    case = widget_store.escalate(session_id, "customer_request", 2, channel="widget")
+    assert cases.claim(case.id, specialist, "张敏")
+    joined = wait.until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".acw-notice.acw-specialist-joined")
+    )
+    assert "人工专员已加入" in joined[0].text and "张敏" in joined[0].text
+
+    hostile = '<b>加粗</b><img src=x onerror="window.pwned=1">详情 https://example.com/help\n第二行'
+    cases.reply(case.id, specialist, hostile)
+    reply = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".acw-msg.acw-specialist"))[0]
+    assert reply.text.startswith("人工专员")
+    assert '<b>加粗</b><img src=x onerror="window.pwned=1">详情' in reply.text
+    assert "第二行" in reply.text
+    assert not reply.find_elements(By.TAG_NAME, "b") and not reply.find_elements(By.TAG_NAME, "img")
+    assert reply.find_elements(By.TAG_NAME, "br")
+    link = reply.find_element(By.CSS_SELECTOR, "a.acw-link")
+    assert link.get_attribute("href") == "https://example.com/help"
+    assert link.get_attribute("rel") == "noopener noreferrer"
+
+    # while the specialist holds the chat the bot stays silent; the message waits for them
+    bots_before = len(bubbles(browser, ".acw-bot"))
+    say(browser, "好的，谢谢")
+    wait.until(lambda d: idle(d))
+    time.sleep(1.5)
+    assert len(bubbles(browser, ".acw-bot")) == bots_before
+    assert [text for _, text in cases.held_messages(case.id)] == ["好的，谢谢"]
+
+    Outbox(widget_store).post(session_id, "widget", "bot", "<script>window.pwned=2</script>提醒")
+    wait.until(lambda d: any("<script>window.pwned=2</script>提醒" in t for t in bubbles(d)))
+    cases.hand_back(case.id, specialist)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".acw-notice.acw-specialist-left"))
+    assert browser.execute_script("return window.pwned === undefined")
+    browser.save_screenshot(str(ARTIFACTS / "specialist.png"))
+
+    # the specialist's messages are part of the history a reload shows
+    before = bubbles(browser)
+    browser.refresh()
+    open_widget(browser, widget_servers)
+    wait.until(lambda d: len(bubbles(d)) >= len(before))
+    restored = bubbles(browser)
+    assert any("人工专员已加入" in t for t in restored)
+    assert any('<b>加粗</b><img src=x onerror="window.pwned=1">详情' in t for t in restored)
+    assert any(t.endswith("好的，谢谢") for t in restored)
+
+
+def test_the_widget_is_keyboard_usable_and_fits_a_phone(
+    browser: webdriver.Chrome, widget_servers: Servers
+) -> None:
+    browser.get(demo_url(widget_servers))
+    wait = WebDriverWait(browser, 60)
+    launcher = wait.until(lambda d: d.find_element(By.ID, "acw-launcher"))
+    launcher.send_keys(Keys.ENTER)
+    wait.until(lambda d: d.find_element(By.ID, "acw-panel").is_displayed())
+    assert browser.switch_to.active_element.get_attribute("id") == "acw-input"
+    panel = browser.find_element(By.ID, "acw-panel")
+    assert panel.get_attribute("role") == "dialog" and panel.get_attribute("aria-label")
+    assert panel.size["width"] <= 390
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait.until(lambda d: not d.find_element(By.ID, "acw-panel").is_displayed())
+    assert browser.switch_to.active_element.get_attribute("id") == "acw-launcher"
