@@ -176,7 +176,7 @@ class Servers:
         self._spawn(
             "rasa",
             [
-                python, "-m", "rasa", "run",
+                python, "-m", "bot.rasa_server", "run",
                 "--model", str(self.model),
                 "--port", str(self.rasa_port),
                 "--interface", "127.0.0.1",
