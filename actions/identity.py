@@ -10,9 +10,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import CalmFormValidation, conversation_id, latest_intent, store
+from bot.clock import today
 from bot.conversation.escalation import priority_of
 from bot.conversation.goals import goal_for_intent
 from bot.conversation.identity import VERIFIED_MARK, read_card_and_id, read_id_last4
+from bot.handoff.rules import matching_rules
 from bot.settings import load_settings
 
 
@@ -89,6 +91,15 @@ class ValidateIdentityForm(CalmFormValidation):
         )
         if account is not None:
             dispatcher.utter_message(response="utter_identity_verified", name=account.holder_name)
+            for rule in matching_rules(account, today()):
+                store().escalate(
+                    conversation_id(tracker),
+                    f"rule:{rule.name}",
+                    rule.priority,
+                    account.account_id,
+                    channel=tracker.get_latest_input_channel(),
+                    rule=rule.description,
+                )
             return {
                 "verified": True,
                 "account_id": account.account_id,

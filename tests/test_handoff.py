@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -14,6 +14,7 @@ from bot.db.store import Store
 from bot.handoff.availability import availability, describe_next_contact, load_hours
 from bot.handoff.cases import CaseError, Cases
 from bot.handoff.outbox import Outbox
+from bot.handoff.rules import RuleError, load_rules, matching_rules
 
 
 def add_specialist(store: Store, name: str, seen: datetime | None = None) -> int:
@@ -146,3 +147,43 @@ def test_money_and_outbox_survive_round_trips(store: Store) -> None:
     sent = outbox.post("x", "rest", "system", "提醒：明天是还款日", amount=Decimal("1.5").__str__())
     assert outbox.mark_delivered([sent.id]) == 1
     assert outbox.mark_delivered([sent.id]) == 0
+
+
+def test_bank_rules_escalate_matching_accounts(store: Store, tmp_path) -> None:  # noqa: ANN001
+    on = date(2026, 11, 22)
+    rules = load_rules()  # the shipped policy/handoff.yml
+    assert {rule.name for rule in rules} == {"long_overdue", "large_balance"}
+    old = store.get_account("CC-0003")  # 202 days overdue, 144,600 due
+    recent = store.get_account("CC-0004")  # 4 days overdue, 2,503.75 due
+    assert {r.name for r in matching_rules(old, on, rules)} == {"long_overdue", "large_balance"}
+    assert matching_rules(recent, on, rules) == []
+
+    bad = tmp_path / "handoff.yml"
+    bad.write_text("escalation_rules:\n  - name: x\n    when: {min_age: 3}\n", encoding="utf-8")
+    with pytest.raises(RuleError, match="unknown condition 'min_age'"):
+        load_rules(bad)
+
+
+async def test_verification_opens_the_cases_the_bank_rules_ask_for(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rasa_sdk.executor import CollectingDispatcher
+
+    import actions.common
+    from actions.identity import ValidateIdentityForm
+    from tests.support import DOMAIN, make_tracker
+
+    monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string(False))
+    actions.common.store.cache_clear()
+    tracker = make_tracker(
+        intent="inform_identity",
+        text="4410 9021",
+        set_after_user={"card_last4": "4410 9021"},
+        slots={"requested_slot": "card_last4"},
+        active_loop="identity_form",
+    )
+    await ValidateIdentityForm().run(CollectingDispatcher(), tracker, DOMAIN)
+    actions.common.store.cache_clear()
+    (case,) = store.rows(models.Escalation, conversation_id="test-conversation")
+    assert case.reason in {"rule:long_overdue", "rule:large_balance"} and case.priority == 1
+    assert case.account_id == "CC-0003"
