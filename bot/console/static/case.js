@@ -10,7 +10,7 @@
   const seen = new Set();
   const AUTHORS = { cardholder: "客户", bot: "智能助手", specialist: "专员", system: "系统" };
   const HARDSHIP = { unemployment: "失业", illness: "疾病", income_drop: "收入下降", business_failure: "经营困难", family: "家庭变故", other: "其他" };
-  const TYPES = { installment: "分期", personalized_installment: "个性化分期", deferral: "延期", minimum: "最低还款", settlement: "协商结清" };
+  const TYPES = { full_payment: "一次性还清", minimum_payment: "最低还款", installment: "分期", personalized_installment: "个性化分期", deferral: "延期", waiver: "减免" };
   let current = null;
 
   function addItems(items) {
