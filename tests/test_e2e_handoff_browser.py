@@ -15,8 +15,9 @@ from bot.db import models
 from bot.db.seed import seed
 from bot.db.store import Store
 from bot.launcher import Servers, free_port
+from tests.chromium import requires_chromium
 from tests.console.support import PASSWORDS
-from tests.console.test_browser import ARTIFACTS, CHROMEDRIVER, CHROMIUM, browser, log_in
+from tests.console.test_browser import ARTIFACTS, browser, log_in
 from tests.test_e2e_rest import Chat, poll_outbox
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -30,9 +31,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.servers,
     pytest.mark.model,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="no Debian chromium"
-    ),
+    requires_chromium,
 ]
 
 SENDER = "handoff-browser-1"

@@ -6,62 +6,34 @@ they are missing. Screenshots land in tests/artifacts/console/.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-from bot.db import models
-from bot.db.store import Store
-from bot.settings import PROJECT_ROOT
-from tests.console.support import PASSWORDS, ConsoleServer
-from tests.console.test_api import pending_applications
-
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as expected  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+from bot.db import models
+from bot.db.store import Store
+from bot.settings import PROJECT_ROOT
+from tests.chromium import chromium, requires_chromium, webdriver
+from tests.console.support import PASSWORDS, ConsoleServer
+from tests.console.test_api import pending_applications
+
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "console"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="no Debian chromium"
-    ),
+    requires_chromium,
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    profile = tempfile.mkdtemp(prefix="console-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={profile}", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
+    with chromium("--window-size=1400,1000") as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def log_in(driver: webdriver.Chrome, console: ConsoleServer, username: str) -> None:

@@ -7,69 +7,40 @@ they are missing. Screenshots land in tests/artifacts/widget/.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from bot.db.store import Store
 from bot.handoff.cases import Cases
 from bot.handoff.outbox import Outbox
 from bot.launcher import Servers
 from bot.settings import PROJECT_ROOT
+from tests.chromium import chromium, requires_chromium, webdriver
 from tests.widget.support import add_specialist, demo_url
 
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "widget"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.servers,
     pytest.mark.model,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="no Debian chromium"
-    ),
+    requires_chromium,
 ]
 
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    profile = tempfile.mkdtemp(prefix="widget-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # headless windows are at least 500 px wide; emulate a 390 px phone screen instead
     phone = {"width": 390, "height": 844, "pixelRatio": 1}
-    options.add_experimental_option("mobileEmulation", {"deviceMetrics": phone})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
+    with chromium(experimental={"mobileEmulation": {"deviceMetrics": phone}}) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def open_widget(driver: webdriver.Chrome, servers: Servers) -> WebDriverWait:
