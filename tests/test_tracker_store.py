@@ -21,6 +21,8 @@ async def test_a_conversation_is_read_back_by_a_new_store(
     database_url: str, domain: Domain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)
+    # endpoints.yml is read whole, as `rasa run` reads it; the launcher always sets this one
+    monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook")
     config = read_endpoint_config(str(PROJECT_ROOT / "endpoints.yml"), "tracker_store")
     first = TrackerStore.create(config, domain)  # exactly as `rasa run` builds it
     tracker = DialogueStateTracker.from_events(
