@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.db.seed import seed
+from bot.db.store import Store
 from bot.settings import PROJECT_ROOT
 
 DOMAIN: dict[str, Any] = Domain.load(str(PROJECT_ROOT / "domain.yml")).as_dict()
@@ -57,3 +60,17 @@ def responses(dispatcher: CollectingDispatcher) -> list[str]:
 
 def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {event["name"]: event["value"] for event in events if event.get("event") == "slot"}
+
+
+def seeded_store(folder: Path, name: str = "assistant.db") -> Store:
+    """A real SQLite file in ``folder`` holding the demo cardholders."""
+    store = Store.from_url(f"sqlite:///{folder / name}")
+    seed(store)
+    return store
+
+
+def seeded_database(folder: Path) -> str:
+    """The URL of such a file, for servers started in other processes."""
+    store = seeded_store(folder)
+    store.engine.dispose()
+    return store.engine.url.render_as_string(hide_password=False)

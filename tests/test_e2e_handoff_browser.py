@@ -12,12 +12,12 @@ import pytest
 
 from bot.console.users import set_user
 from bot.db import models
-from bot.db.seed import seed
 from bot.db.store import Store
 from bot.launcher import Servers, free_port
 from tests.chromium import requires_chromium
 from tests.console.support import PASSWORDS
 from tests.console.test_browser import ARTIFACTS, browser, log_in
+from tests.support import seeded_store
 from tests.test_e2e_rest import Chat, poll_outbox
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -39,8 +39,7 @@ SENDER = "handoff-browser-1"
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[Servers, Store]]:
-    store = Store.from_url(f"sqlite:///{tmp_path / 'assistant.db'}")
-    seed(store)
+    store = seeded_store(tmp_path)
     set_user(store, "zhang", "张敏", "specialist", PASSWORDS["zhang"], replace=True)
     with Servers(
         rasa_port=free_port(),

@@ -12,11 +12,11 @@ import pytest
 import requests
 
 from bot.db import models
-from bot.db.seed import seed
 from bot.db.store import Store
 from bot.handoff.cases import Cases
 from bot.launcher import Servers, free_port
 from bot.nlu.script import detect_script
+from tests.support import seeded_database
 
 pytestmark = [pytest.mark.servers, pytest.mark.model]
 
@@ -37,11 +37,7 @@ class Chat:
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'assistant.db'}"
-    store = Store.from_url(url)
-    seed(store)
-    store.engine.dispose()
-    return url
+    return seeded_database(tmp_path_factory.mktemp("e2e"))
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.db.seed import seed
 from bot.db.store import Store
+from tests.support import seeded_store
 from tests.telegram.fake_bot_api import FakeBotApi
 
 
@@ -19,7 +19,6 @@ def fake_api() -> Iterator[FakeBotApi]:
 
 @pytest.fixture
 def sqlite_store(tmp_path) -> Iterator[Store]:  # noqa: ANN001
-    store = Store.from_url(f"sqlite:///{tmp_path / 'assistant.db'}")
-    seed(store)
+    store = seeded_store(tmp_path)
     yield store
     store.engine.dispose()

@@ -20,11 +20,11 @@ from bot.channels.telegram_config import TelegramConfig
 from bot.channels.telegram_format import MAX_CALLBACK_BYTES
 from bot.channels.telegram_polling import poll
 from bot.db import models
-from bot.db.seed import seed
 from bot.db.store import Store
 from bot.handoff.cases import Cases
 from bot.handoff.outbox import Outbox
 from bot.launcher import Servers, free_port
+from tests.support import seeded_database
 from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
 
 pytestmark = [pytest.mark.servers, pytest.mark.model]
@@ -42,11 +42,7 @@ def api() -> Iterator[FakeBotApi]:
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('telegram') / 'assistant.db'}"
-    store = Store.from_url(url)
-    seed(store)
-    store.engine.dispose()
-    return url
+    return seeded_database(tmp_path_factory.mktemp("telegram"))
 
 
 @pytest.fixture(scope="module")

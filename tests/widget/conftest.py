@@ -7,19 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.db.seed import seed
 from bot.db.store import Store
 from bot.launcher import Servers, free_port
 from bot.settings import PROJECT_ROOT
+from tests.support import seeded_database
 
 
 @pytest.fixture(scope="session")
 def widget_database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('widget') / 'assistant.db'}"
-    store = Store.from_url(url)
-    seed(store)
-    store.engine.dispose()
-    return url
+    return seeded_database(tmp_path_factory.mktemp("widget"))
 
 
 @pytest.fixture(scope="session")

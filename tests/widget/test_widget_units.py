@@ -10,9 +10,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.channels.widget_history import merged, store_entries, tracker_entries
 from bot.channels.widget_sessions import SeenIds, read_message, valid_session_id
-from bot.db.seed import seed
-from bot.db.store import Store
 from bot.handoff.outbox import Outbox
+from tests.support import seeded_store
 
 SESSION = "0123456789abcdef0123456789abcdef"
 
@@ -80,8 +79,7 @@ def test_history_shows_button_titles_and_merges_specialist_messages(tmp_path) ->
     ]
     assert from_tracker[0]["id"] == "c1" and from_tracker[1]["buttons"] == buttons
 
-    store = Store.from_url(f"sqlite:///{tmp_path / 'widget.db'}")
-    seed(store)
+    store = seeded_store(tmp_path, "widget.db")
     outbox = Outbox(store)
     delivered = outbox.post(SESSION, "widget", "specialist", "我是专员")
     outbox.mark_delivered([delivered.id])
