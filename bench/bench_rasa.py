@@ -1,10 +1,12 @@
 """Benchmark the arrears assistant against a stock ``rasa init`` bot on the same machine.
 
 The bank's target is stated relative to stock Rasa 3.6 ("at least twice the throughput at 20
-concurrent conversations"), so both bots are measured in one run, one after the other (never
-at the same time: they would compete for the same CPUs), with the same client and the same
-load: time from process start to first reply, REST latency percentiles and throughput at 1 and
-at 20 concurrent multi-turn conversations, and resident memory after the load.
+concurrent conversations"), so the stock bot and the assistant in its two configurations (the
+embedded demo: SQLite, one Rasa process; production: PostgreSQL, Redis locks, one Rasa worker per
+CPU) are measured in one run, one after the other (never at the same time: they would compete
+for the same CPUs), with the same client and the same load: time from process start to first
+reply, REST latency percentiles and throughput at 1 and at 20 concurrent multi-turn
+conversations, CPU per message, and resident memory after the load.
 
 Run: ``PYTHONPATH=. BOT_TODAY=2026-11-22 .venv/bin/python bench/bench_rasa.py``
 (``make bench`` does this). Writes ``bench/out/rasa.json``. Talks to 127.0.0.1 only.
@@ -28,7 +30,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ if str(PROJECT_ROOT) not in sys.path:  # so `python bench/bench_rasa.py` works w
 
 import aiohttp  # noqa: E402
 
+from bot.db.scratch import DEFAULT_ADMIN_URL, scratch_postgres_database  # noqa: E402
 from bot.launcher import DEFAULT_MODEL, LaunchError, Servers, free_port  # noqa: E402
 
 OUT_PATH = PROJECT_ROOT / "bench" / "out" / "rasa.json"
@@ -87,6 +90,8 @@ class Bot:
 
 ASSISTANT = Bot("assistant", ASSISTANT_TURNS, ASSISTANT_DONE_MARK)
 STOCK = Bot("stock", STOCK_TURNS, STOCK_DONE_MARK)
+ASSISTANT_SIDES = ("assistant", "production")
+SIDES = (*ASSISTANT_SIDES, "stock")
 
 
 @dataclass
@@ -635,47 +640,93 @@ def preflight_actions() -> None:
         raise BenchError(f"the action package does not load:\n{done.stderr[-1500:]}")
 
 
-def bench_assistant(work: Path, args: argparse.Namespace, deadline: Deadline) -> SideResult:
+def bench_assistant(
+    work: Path, args: argparse.Namespace, deadline: Deadline, name: str
+) -> SideResult:
+    """``assistant``: the embedded demo (SQLite, one Rasa process, in-memory locks), as `make
+    run` starts it. ``production``: PostgreSQL, Redis locks and RASA_WORKERS Rasa processes."""
+    if name == "production":
+        check_redis(args.redis_url)
+        try:
+            database = scratch_postgres_database(args.postgres_admin_url, prefix="assistant_bench")
+            database_url = database.__enter__()
+        except Exception as error:  # noqa: BLE001 - any connection problem: one clear message
+            raise BenchError(f"PostgreSQL at {args.postgres_admin_url}: {error}") from error
+        env = {"REDIS_URL": args.redis_url, "RASA_WORKERS": str(args.workers)}
+    else:
+        database, database_url, env = None, f"sqlite:///{work / 'assistant.db'}", {}
+    try:
+        return _bench_assistant(work, args, deadline, name, database_url, env)
+    finally:
+        if database is not None:
+            database.__exit__(None, None, None)
+
+
+def check_redis(url: str) -> None:
+    import redis
+
+    try:
+        redis.StrictRedis.from_url(url, socket_timeout=2).ping()
+    except redis.RedisError as error:
+        raise BenchError(f"Redis at {url} does not answer: {error}") from error
+
+
+def _bench_assistant(
+    work: Path,
+    args: argparse.Namespace,
+    deadline: Deadline,
+    name: str,
+    database_url: str,
+    env: dict[str, str],
+) -> SideResult:
     from bot.db.seed import seed
     from bot.db.store import Store
 
     # Known and harmless for the demo data (see pyproject's pytest filters); keeps the log readable.
     warnings.filterwarnings("ignore", message="Dialect sqlite\\+pysqlite does \\*not\\*")
 
-    side = SideResult(name="assistant")
-    deadline.check("starting the assistant")
-    database_url = f"sqlite:///{work / 'assistant.db'}"
+    side = SideResult(name=name)
+    deadline.check(f"starting the {name} configuration")
     count = seed(Store.from_url(database_url))
-    log(f"assistant: seeded {count} demo accounts into {database_url}")
+    log(f"{name}: seeded {count} demo accounts into {database_url}")
+    logs = work / f"{name}-logs"
     servers = Servers(
         rasa_port=free_port(),
         actions_port=free_port(),
         model=args.model,
         database_url=database_url,
-        log_dir=work / "assistant-logs",
-        extra_env={"BOT_TODAY": os.environ.get("BOT_TODAY") or BOT_TODAY},
+        log_dir=logs,
+        extra_env={"BOT_TODAY": os.environ.get("BOT_TODAY") or BOT_TODAY, **env},
     )
-    log(f"assistant: starting the action server and Rasa on {servers.rasa_url}")
+    side.extra["rasa_workers"] = servers.rasa_workers
+    log(
+        f"{name}: starting the action server and Rasa ({servers.rasa_workers} worker(s)) "
+        f"on {servers.rasa_url}"
+    )
     started = time.monotonic()
     try:
         try:
             servers.start()
         except LaunchError as error:
-            logs = "\n".join(
-                f"--- {path.name}:\n{tail(path, 12)}"
-                for path in sorted((work / "assistant-logs").glob("*.log"))
+            tails = "\n".join(
+                f"--- {path.name}:\n{tail(path, 12)}" for path in sorted(logs.glob("*.log"))
             )
-            raise BenchError(f"assistant did not start: {error}\n{logs}") from error
+            raise BenchError(f"{name} did not start: {error}\n{tails}") from error
         side.ready_s = time.monotonic() - started
         roots = {"rasa": servers.processes[1].pid, "actions": servers.processes[0].pid}
-        measure(side, servers.rasa_url, ASSISTANT, started, roots, args, deadline)
+        measure(side, servers.rasa_url, replace(ASSISTANT, name=name), started, roots, args,
+                deadline)  # fmt: skip
     finally:
         servers.stop()
     side.extra["model"] = str(args.model)
     side.extra["model_mtime"] = time.strftime(
         "%Y-%m-%d %H:%M:%S", time.localtime(args.model.stat().st_mtime)
     )
-    side.extra["tracker_store"] = "SQLTrackerStore on SQLite (bot.tracker_store)"
+    side.extra["tracker_store"] = (
+        "SQLTrackerStore on PostgreSQL (bot.tracker_store), Redis lock store (bot.lock_store)"
+        if name == "production"
+        else "SQLTrackerStore on SQLite (bot.tracker_store), in-memory lock store"
+    )
     return side
 
 
@@ -688,7 +739,7 @@ def ratio(numerator: float, denominator: float) -> float:
 
 def summary_rows(sides: dict[str, SideResult], phase_n: str) -> list[tuple[str, ...]]:
     """One row per figure, one column per side."""
-    names = [name for name in ("assistant", "stock") if name in sides]
+    names = [name for name in SIDES if name in sides]
     rows: list[tuple[str, ...]] = [("figure", *names)]
 
     def add(label: str, values: list[str]) -> None:
@@ -751,31 +802,35 @@ def print_report(
         if index == 0:
             print("  ".join("-" * width for width in widths))
     ratios: dict[str, float] = {}
-    if "assistant" in sides and "stock" in sides:
-        a, s = sides["assistant"], sides["stock"]
+    stock = sides.get("stock")
+    for name in ASSISTANT_SIDES:
+        if stock is None or name not in sides:
+            continue
+        a = sides[name]
         for phase in ("c1", phase_n):
-            ratios[f"{phase}_throughput"] = ratio(
-                a.phases[phase].throughput_msg_s, s.phases[phase].throughput_msg_s
+            ratios[f"{name}_{phase}_throughput"] = ratio(
+                a.phases[phase].throughput_msg_s, stock.phases[phase].throughput_msg_s
             )
-            ratios[f"{phase}_p95"] = ratio(
-                a.phases[phase].latency_ms["p95"], s.phases[phase].latency_ms["p95"]
+            ratios[f"{name}_{phase}_p95"] = ratio(
+                a.phases[phase].latency_ms["p95"], stock.phases[phase].latency_ms["p95"]
             )
-        ratios["rss_after_load"] = ratio(a.rss_after_load_mb, s.rss_after_load_mb)
+        ratios[f"{name}_rss_after_load"] = ratio(a.rss_after_load_mb, stock.rss_after_load_mb)
         print(
-            "\nassistant / stock ratios (throughput: higher is better; p95, RSS: lower is better)"
+            f"\n{name} ({a.extra.get('rasa_workers', 1)} Rasa worker(s)) / stock ratios "
+            "(throughput: higher is better; p95, RSS: lower is better)"
         )
         for phase in ("c1", phase_n):
             print(
-                f"  {phase}: throughput ×{ratios[f'{phase}_throughput']:.2f}, "
-                f"p95 ×{ratios[f'{phase}_p95']:.2f}"
+                f"  {phase}: throughput ×{ratios[f'{name}_{phase}_throughput']:.2f}, "
+                f"p95 ×{ratios[f'{name}_{phase}_p95']:.2f}"
             )
-        print(f"  RSS after load ×{ratios['rss_after_load']:.2f}")
-        met = ratios[f"{phase_n}_throughput"] >= 2.0
+        print(f"  RSS after load ×{ratios[f'{name}_rss_after_load']:.2f}")
+        met = ratios[f"{name}_{phase_n}_throughput"] >= 2.0
         print(
-            f"  bank target at {phase_n} (assistant ≥ 2× stock throughput): "
+            f"  bank target at {phase_n} ({name} ≥ 2× stock throughput): "
             f"{'MET' if met else 'NOT MET'} "
-            f"({a.phases[phase_n].throughput_msg_s:.1f} vs {s.phases[phase_n].throughput_msg_s:.1f}"
-            " msg/s)"
+            f"({a.phases[phase_n].throughput_msg_s:.1f} vs "
+            f"{stock.phases[phase_n].throughput_msg_s:.1f} msg/s)"
         )
     for side in sides.values():
         for phase, outcome in side.phases.items():
@@ -797,7 +852,16 @@ def print_report(
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sides", default="stock,assistant", help="comma list: stock,assistant")
+    parser.add_argument("--sides", default=",".join(SIDES), help=f"comma list: {','.join(SIDES)}")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="production: Rasa workers"
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="production")
+    parser.add_argument(
+        "--postgres-admin-url",
+        default=os.environ.get("TEST_POSTGRES_ADMIN_URL", DEFAULT_ADMIN_URL),
+        help="production: where a scratch database is created and dropped",
+    )
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="assistant model")
     parser.add_argument("--model-wait", type=float, default=3600, help="s to wait for the model")
     parser.add_argument("--stock-dir", type=Path, help="reuse a trained `rasa init` project")
@@ -811,8 +875,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-logs", type=Path, help="copy the server logs here at the end")
     args = parser.parse_args(argv)
     args.sides = [s.strip() for s in args.sides.split(",") if s.strip()]
-    if not set(args.sides) <= {"stock", "assistant"} or not args.sides:
-        parser.error("--sides takes stock and/or assistant")
+    if not set(args.sides) <= set(SIDES) or not args.sides:
+        parser.error(f"--sides takes some of {', '.join(SIDES)}")
+    if not 1 <= args.workers <= 64:
+        parser.error("--workers must be between 1 and 64")
     for name in ("conversations_c1", "conversations_cn", "concurrency"):
         if not 1 <= getattr(args, name) <= 10_000:
             parser.error(f"--{name.replace('_', '-')} must be between 1 and 10000")
@@ -838,17 +904,19 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-rasa-"))
     status = 0
     try:
-        if "assistant" in args.sides and args.model.exists():
+        if set(ASSISTANT_SIDES) & set(args.sides) and args.model.exists():
             log("assistant: checking that the action package loads")
             preflight_actions()
         if "stock" in args.sides:
             sides["stock"] = bench_stock(work, args, deadline)
-        if "assistant" in args.sides:
+        for name in ASSISTANT_SIDES:
+            if name not in args.sides:
+                continue
             # The model wait does not count against the overall limit: extend it by the wait.
             waited = time.monotonic()
             wait_for_model(args.model, args.model_wait)
             deadline.end += time.monotonic() - waited
-            sides["assistant"] = bench_assistant(work, args, deadline)
+            sides[name] = bench_assistant(work, args, deadline, name)
     except BenchError as error:
         log(f"error: {error}")
         status = 1
@@ -881,7 +949,7 @@ def main(argv: list[str] | None = None) -> int:
             "stock_turns": list(STOCK_TURNS),
         },
         "sides": {name: asdict(side) for name, side in sides.items()},
-        "ratios_assistant_over_stock": ratios,
+        "ratios_over_stock": ratios,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

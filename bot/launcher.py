@@ -22,10 +22,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bot.settings import PROJECT_ROOT, load_settings
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
 CREDENTIALS = PROJECT_ROOT / "credentials.yml"
+ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
 STARTUP_TIMEOUT_S = 180
 _ENV_REFERENCE = re.compile(r"\$\{(\w+)\}")
 
@@ -66,10 +69,10 @@ def _answers(url: str) -> bool:
         return False
 
 
-def credentials_for(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
-    """credentials.yml without the channels whose ``${VAR}`` values are not set (Rasa refuses
-    to start on an unset variable, and e.g. `make run` has no Telegram token); returns the text
-    and the channels left out."""
+def without_unset_blocks(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
+    """A Rasa YAML file (credentials.yml, endpoints.yml) without the top-level blocks whose
+    ``${VAR}`` values are not set (Rasa refuses to start on an unset variable, and e.g. `make
+    run` has no Telegram token nor Redis); returns the text and the blocks left out."""
     blocks: list[list[str]] = [[]]
     for line in text.splitlines(keepends=True):
         if line[:1] not in ("", " ", "\t", "#", "\n", "\r"):
@@ -104,7 +107,8 @@ class Servers:
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen] = field(default_factory=list)
     channels_left_out: list[str] = field(default_factory=list)
-    _credentials_copy: Path | None = None
+    endpoints_left_out: list[str] = field(default_factory=list)
+    _copies: list[Path] = field(default_factory=list)
 
     @property
     def rasa_url(self) -> str:
@@ -135,18 +139,34 @@ class Servers:
 
     def credentials_path(self) -> Path:
         """credentials.yml itself, or a copy without the channels not configured here."""
-        text, self.channels_left_out = credentials_for(
-            CREDENTIALS.read_text(encoding="utf-8"), self.environment()
-        )
-        if not self.channels_left_out:
-            return CREDENTIALS
-        handle, name = tempfile.mkstemp(prefix="credentials-", suffix=".yml")
+        path, self.channels_left_out = self._configured_copy(CREDENTIALS, "credentials-")
+        return path
+
+    def endpoints_path(self) -> Path:
+        """endpoints.yml itself, or a copy without the lock store when REDIS_URL is not set."""
+        path, self.endpoints_left_out = self._configured_copy(ENDPOINTS, "endpoints-")
+        return path
+
+    def _configured_copy(self, path: Path, prefix: str) -> tuple[Path, list[str]]:
+        text, left_out = without_unset_blocks(path.read_text(encoding="utf-8"), self.environment())
+        if not left_out:
+            return path, left_out
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=".yml")
         with os.fdopen(handle, "w", encoding="utf-8") as copy:
             copy.write(text)
-        self._credentials_copy = Path(name)
-        return self._credentials_copy
+        self._copies.append(Path(name))
+        return Path(name), left_out
 
-    def _spawn(self, name: str, command: list[str]) -> None:
+    @property
+    def rasa_workers(self) -> int:
+        """Rasa processes: one with in-process locks; RASA_WORKERS (default: one per CPU) when
+        the lock store is shared (REDIS_URL)."""
+        if not self.environment().get("REDIS_URL"):
+            return 1
+        wanted = self.environment().get("RASA_WORKERS") or str(os.cpu_count() or 1)
+        return max(1, int(wanted))
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the child
@@ -155,7 +175,7 @@ class Servers:
         process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
-            env=self.environment(),
+            env={**self.environment(), **(env or {})},
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
             start_new_session=True,
@@ -180,11 +200,12 @@ class Servers:
                 "--model", str(self.model),
                 "--port", str(self.rasa_port),
                 "--interface", "127.0.0.1",
-                "--endpoints", "endpoints.yml",
+                "--endpoints", str(self.endpoints_path()),
                 "--credentials", str(self.credentials_path()),
                 "--enable-api",
                 "--cors", "*",
             ],
+            env={"SANIC_WORKERS": str(self.rasa_workers)},
         )  # fmt: skip
         if self.console_port:
             self._spawn("console", [python, "-m", "bot.console", "--port", str(self.console_port)])
@@ -219,9 +240,9 @@ class Servers:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.processes.clear()
-        if self._credentials_copy is not None:
-            self._credentials_copy.unlink(missing_ok=True)
-            self._credentials_copy = None
+        for copy in self._copies:
+            copy.unlink(missing_ok=True)
+        self._copies.clear()
 
     def __enter__(self) -> Servers:
         self.start()
@@ -236,6 +257,18 @@ def telegram_status(servers: Servers) -> str:
         return "off (set TELEGRAM_TOKEN and TELEGRAM_SECRET to enable it)"
     mode = servers.environment().get("TELEGRAM_MODE") or "webhook"
     return f"on, {mode} mode: POST {servers.rasa_url}/webhooks/telegram/webhook"
+
+
+def workers_status(servers: Servers) -> str:
+    redis_url = servers.environment().get("REDIS_URL")
+    if not redis_url:
+        return "1 (in-memory locks; set REDIS_URL and RASA_WORKERS for more)"
+    return f"{servers.rasa_workers} (locks in Redis at {mask_password(redis_url)})"
+
+
+def mask_password(url: str) -> str:
+    """A database or Redis URL fit for printing: any password replaced by ***."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         f"  Action server  {servers.actions_url}/health\n"
         f"  Console        {servers.console_url}/  (专员控制台; demo logins printed above)\n"
         f"  Outbox (REST)  GET {servers.rasa_url}/webhooks/rest/outbox?sender=demo-1\n"
-        f"  Database       {servers.environment()['DATABASE_URL']}\n"
+        f"  Database       {mask_password(servers.environment()['DATABASE_URL'])}\n"
+        f"  Rasa workers   {workers_status(servers)}\n"
         f"  Telegram       {telegram_status(servers)}\n"
         "  Demo cardholders: see data/demo/demo_accounts.yml "
         "(e.g. card 6217 / ID 1234)\n"

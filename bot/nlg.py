@@ -41,6 +41,22 @@ class ScriptAwareNLG(TemplatedNaturalLanguageGenerator):
     ) -> None:
         super().__init__((domain or Domain.empty()).responses)
 
+    def _fill_response(
+        self, response: dict[str, Any], filled_slots: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Fill slots as Rasa does, but leave intent payloads (``/intent{"slot": "value"}``) out:
+        Rasa would take their JSON braces for placeholders and log an error for every button."""
+        intent_payloads = {}
+        for index, button in enumerate(response.get("buttons") or []):
+            payload = button.get("payload") if isinstance(button, dict) else None
+            if isinstance(payload, str) and payload.startswith("/"):
+                intent_payloads[index] = payload
+                button["payload"] = ""
+        filled = super()._fill_response(response, filled_slots, **kwargs)
+        for index, payload in intent_payloads.items():
+            filled["buttons"][index]["payload"] = payload
+        return filled
+
     async def generate(
         self,
         utter_action: str,

@@ -7,43 +7,28 @@ database of its own, created and dropped around it, so tests never see each othe
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 
+from bot.db.scratch import DEFAULT_ADMIN_URL, scratch_postgres_database
 from bot.db.seed import seed
 from bot.db.store import Store
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", DEFAULT_ADMIN_URL)
 os.environ.setdefault("BOT_TODAY", "2026-11-22")
 
 
 def _postgres_database() -> Iterator[str]:
-    name = f"assistant_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        database = scratch_postgres_database(POSTGRES_ADMIN_URL, prefix="assistant_test")
+        url = database.__enter__()
     except Exception as error:  # noqa: BLE001 - turn any connection problem into one clear failure
         pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {error}", pytrace=False)
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     try:
-        yield f"{base}/{name}"
+        yield url
     finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        database.__exit__(None, None, None)
 
 
 @pytest.fixture

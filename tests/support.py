@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import requests
 from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.db.seed import seed
 from bot.db.store import Store
+from bot.launcher import Servers
 from bot.settings import PROJECT_ROOT
 
 DOMAIN: dict[str, Any] = Domain.load(str(PROJECT_ROOT / "domain.yml")).as_dict()
@@ -74,3 +76,19 @@ def seeded_database(folder: Path) -> str:
     store = seeded_store(folder)
     store.engine.dispose()
     return store.engine.url.render_as_string(hide_password=False)
+
+
+class Chat:
+    """One cardholder talking to the real servers over the REST channel."""
+
+    def __init__(self, servers: Servers, sender: str) -> None:
+        self.url = f"{servers.rasa_url}/webhooks/rest/webhook"
+        self.sender = sender
+
+    def say(self, text: str) -> list[dict]:
+        reply = requests.post(self.url, json={"sender": self.sender, "message": text}, timeout=60)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    def text_of(self, text: str) -> str:
+        return "\n".join(m.get("text", "") for m in self.say(text))

@@ -131,3 +131,28 @@ def test_replies_follow_the_cardholder_script() -> None:
     assert traditional["buttons"][0] == {"title": "轉人工", "payload": "/request_human"}
     assert localise_message(message, "simplified") is message
     assert localise_message(message, None) is message
+
+
+async def test_intent_payloads_are_sent_as_written_and_slots_still_fill(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.nlg import ScriptAwareNLG
+    from bot.settings import PROJECT_ROOT
+
+    domain = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+    tracker = DialogueStateTracker("nlg", domain.slots)
+    nlg = ScriptAwareNLG(domain=domain)
+    message = await nlg.generate("utter_ask_hardship_reason", tracker, "rest")
+    payloads = [button["payload"] for button in message["buttons"]]
+    assert payloads[0] == '/inform_hardship{"hardship_reason": "unemployment"}'
+    assert len(payloads) == len(domain.responses["utter_ask_hardship_reason"][0]["buttons"])
+    logged = capsys.readouterr()
+    assert "interpolat" not in logged.out + logged.err  # Rasa logs an error for every button
+    filled = nlg._fill_response(
+        {"text": "{name}您好", "buttons": [{"title": "{name}", "payload": '/x{"a": 1}'}]},
+        {"name": "张伟"},
+    )
+    assert filled == {"text": "张伟您好", "buttons": [{"title": "张伟", "payload": '/x{"a": 1}'}]}

@@ -16,23 +16,9 @@ from bot.db.store import Store
 from bot.handoff.cases import Cases
 from bot.launcher import Servers, free_port
 from bot.nlu.script import detect_script
-from tests.support import seeded_database
+from tests.support import Chat, seeded_database
 
 pytestmark = [pytest.mark.servers, pytest.mark.model]
-
-
-class Chat:
-    def __init__(self, servers: Servers, sender: str) -> None:
-        self.url = f"{servers.rasa_url}/webhooks/rest/webhook"
-        self.sender = sender
-
-    def say(self, text: str) -> list[dict]:
-        reply = requests.post(self.url, json={"sender": self.sender, "message": text}, timeout=60)
-        assert reply.status_code == 200, reply.text
-        return reply.json()
-
-    def text_of(self, text: str) -> str:
-        return "\n".join(m.get("text", "") for m in self.say(text))
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.shared.core.constants import REQUESTED_SLOT
 from rasa.shared.core.events import ActiveLoop, SlotSet
 
+from bot.channels.background import one_worker_at_a_time
 from bot.db.store import Store
 from bot.handoff.cases import Cases, CaseSummary
 from bot.handoff.outbox import Outbox, OutgoingMessage
@@ -107,8 +108,9 @@ class HandoffBridge:
             agent = agent_of()
             if agent is not None and agent.is_ready():
                 try:
-                    for case, step in self.cases.pending_resumes():
-                        await self.resume(agent, case, step)
+                    async with one_worker_at_a_time(agent, "resume"):
+                        for case, step in self.cases.pending_resumes():
+                            await self.resume(agent, case, step)
                 except Exception:  # noqa: BLE001 - keep the loop alive; the case stays pending
                     logger.exception("resuming handed-back cases failed")
             try:

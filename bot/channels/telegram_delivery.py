@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
+from bot.channels.background import one_worker_at_a_time
 from bot.channels.handoff_bridge import HandoffBridge
 from bot.channels.telegram_format import retry_seconds
 from bot.channels.telegram_output import TelegramSender
@@ -210,9 +211,10 @@ class TelegramDelivery:
         while not stop.is_set():
             agent = agent_of()
             try:
-                if rounds % HOUSEKEEPING_EVERY == 0:
-                    self.housekeeping()
-                await self.run_once(agent)
+                async with one_worker_at_a_time(agent, "telegram-delivery"):
+                    if rounds % HOUSEKEEPING_EVERY == 0:
+                        self.housekeeping()
+                    await self.run_once(agent)
             except Exception:  # noqa: BLE001 - keep delivering; the messages stay queued
                 logger.exception("Telegram delivery round failed")
             rounds += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
@@ -76,6 +77,14 @@ class WidgetOutput(OutputChannel):
         await self.send_response(recipient_id, {"text": text})
 
 
+def socket_transports() -> list[str]:
+    """Long-polling sends each request of one socket anew, and with several Rasa workers the
+    next request may reach a worker that does not know the socket; a websocket stays with the
+    worker that accepted it. The widget asks for a websocket first either way."""
+    workers = int(os.environ.get("SANIC_WORKERS") or 1)
+    return ["websocket"] if workers > 1 else ["polling", "websocket"]
+
+
 class WidgetInput(SocketIOInput):
     @classmethod
     def name(cls) -> str:
@@ -89,7 +98,9 @@ class WidgetInput(SocketIOInput):
         return WidgetOutput(self.sio, self.bot_message_evt) if self.sio else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = AsyncServer(
+            async_mode="sanic", cors_allowed_origins=[], transports=socket_transports()
+        )
         self.sio = sio
         webhook = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
         channel = WidgetConnections(self, sio, on_new_message)

@@ -6,16 +6,24 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, create_engine, make_url
+from sqlalchemy.pool import QueuePool, StaticPool
 
 
 def create_db_engine(url: str) -> Engine:
     """A 2.0-style engine; SQLite gets WAL and a busy timeout so two processes can share it."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        in_memory = parsed.database in (None, "", ":memory:")
+        if not in_memory:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # A file database is pooled: SQLAlchemy 1.4 would otherwise open (and set up) a new
+        # connection for every query, a large part of each message's database time.
+        pool = {"poolclass": StaticPool} if in_memory else {"poolclass": QueuePool}
         engine = create_engine(
-            url, future=True, connect_args={"timeout": 30, "check_same_thread": False}
+            url,
+            future=True,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            **pool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from bot.clock import now_utc
 from bot.db import models
@@ -28,6 +28,15 @@ OUTCOMES = (
     "resolved",
 )
 ACTIVE = ("open", "claimed")
+# Asked before every message reaches Rasa, and almost always answered "no" (see Outbox).
+_ANY_HELD = (
+    select(models.Escalation.id)
+    .where(
+        models.Escalation.conversation_id == bindparam("conversation"),
+        models.Escalation.status == "claimed",
+    )
+    .limit(1)
+)
 
 
 class CaseError(Exception):
@@ -89,6 +98,9 @@ class Cases:
 
     def held_case(self, conversation_id: str) -> CaseSummary | None:
         """The case whose specialist currently holds this conversation, if any."""
+        with self.store.engine.connect() as connection:
+            if connection.execute(_ANY_HELD, {"conversation": conversation_id}).first() is None:
+                return None
         with self.store._session() as session:
             row = session.execute(
                 select(models.Escalation).where(

@@ -12,11 +12,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from bot.clock import now_utc
 from bot.db import models
 from bot.db.store import Store
+
+# Asked on every message of request/response channels, and almost always answered "no": a
+# prebuilt Core statement (compiled once) instead of an ORM query.
+_ANY_PENDING = (
+    select(models.OutboxMessage.id)
+    .where(
+        models.OutboxMessage.channel == bindparam("channel"),
+        models.OutboxMessage.conversation_id == bindparam("conversation"),
+        models.OutboxMessage.delivered_at.is_(None),
+    )
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -97,9 +109,18 @@ class Outbox:
             )
             return result.rowcount
 
+    def has_pending(self, channel: str, conversation_id: str) -> bool:
+        with self.store.engine.connect() as connection:
+            found = connection.execute(
+                _ANY_PENDING, {"channel": channel, "conversation": conversation_id}
+            ).first()
+        return found is not None
+
     def take(self, channel: str, conversation_id: str) -> list[OutgoingMessage]:
         """Pending messages of one conversation, each handed to exactly one caller even when
         two requests of the same cardholder race (request/response channels)."""
+        if not self.has_pending(channel, conversation_id):
+            return []
         return [
             message
             for message in self.pending(channel, conversation_id)

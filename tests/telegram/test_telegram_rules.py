@@ -11,7 +11,7 @@ import pytest
 from bot.channels.telegram_config import TelegramConfig, TelegramConfigError
 from bot.channels.telegram_format import MAX_TEXT_CHARS, chunk_text, command_of, reply_text
 from bot.channels.telegram_reminders import local_zone, may_contact, reminder_due, still_useful
-from bot.launcher import CREDENTIALS, Servers, credentials_for
+from bot.launcher import CREDENTIALS, Servers, without_unset_blocks
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -118,10 +118,10 @@ def test_settings_need_a_token_and_a_valid_secret_and_never_print_them() -> None
 
 def test_the_launcher_leaves_telegram_out_without_a_token() -> None:
     text = CREDENTIALS.read_text(encoding="utf-8")
-    without, left_out = credentials_for(text, {})
+    without, left_out = without_unset_blocks(text, {})
     assert left_out == ["bot.channels.telegram.TelegramInput"]
     assert "bot.channels.rest.CalmRestInput:" in without and "TELEGRAM_TOKEN}" not in without
-    kept, none = credentials_for(text, {"TELEGRAM_TOKEN": "1:a", "TELEGRAM_SECRET": "b"})
+    kept, none = without_unset_blocks(text, {"TELEGRAM_TOKEN": "1:a", "TELEGRAM_SECRET": "b"})
     assert kept == text and none == []
 
 

@@ -33,7 +33,9 @@ def demo_url(servers: Servers) -> str:
 class WidgetClient:
     """A cardholder's socket: session request, history, acknowledged messages, bot replies."""
 
-    def __init__(self, servers: Servers, session_id: str | None = None) -> None:
+    def __init__(
+        self, servers: Servers, session_id: str | None = None, transport: str = "polling"
+    ) -> None:
         self.client = socketio.Client(reconnection=False)
         self.session_id = session_id
         self.history: list[dict[str, Any]] | None = None
@@ -42,7 +44,7 @@ class WidgetClient:
         self.client.on("session_confirm", self._confirmed)
         self.client.on("history", self._history)
         self.client.on("bot_uttered", self._reply)
-        self.client.connect(servers.rasa_url, socketio_path="/socket.io", transports=["polling"])
+        self.client.connect(servers.rasa_url, socketio_path="/socket.io", transports=[transport])
         self.client.emit("session_request", {"session_id": session_id})
         self.wait_for(lambda: self.history is not None)
 

@@ -59,7 +59,13 @@ def say(driver: webdriver.Chrome, text: str) -> None:
 
 
 def bubbles(driver: webdriver.Chrome, selector: str = ".acw-msg, .acw-notice") -> list[str]:
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, f"#acw-log {selector}")]
+    """The texts of the log's bubbles, read in one step in the page: the widget redraws the log
+    when it restores the history after a reconnect, and elements found one call earlier would
+    then be stale (the failure this test used to show now and then)."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText)",
+        f"#acw-log {selector}",
+    )
 
 
 def session_of(driver: webdriver.Chrome) -> str:

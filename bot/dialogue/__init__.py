@@ -1,0 +1,1 @@
+"""Rasa dialogue-policy components of the product."""

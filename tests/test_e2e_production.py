@@ -1,0 +1,168 @@
+"""The production configuration over HTTP: PostgreSQL, Redis locks and two Rasa workers.
+
+Two workers share conversations only through the database and the lock store, so these tests
+check what would break without them: a whole conversation whose turns land on either worker,
+many cardholders at once (both workers serving), and one cardholder's messages sent at once
+(without a shared lock, two workers would save the same conversation over each other).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+import socketio
+
+from bot.db import models
+from bot.db.scratch import scratch_postgres_database
+from bot.db.seed import seed
+from bot.db.store import Store
+from bot.launcher import Servers, free_port
+from tests.conftest import POSTGRES_ADMIN_URL
+from tests.support import Chat
+from tests.widget.support import WidgetClient
+
+pytestmark = [pytest.mark.servers, pytest.mark.model, pytest.mark.postgres]
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+WORKERS = 2
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    with scratch_postgres_database(POSTGRES_ADMIN_URL, prefix="assistant_test") as url:
+        store = Store.from_url(url)
+        seed(store)
+        store.engine.dispose()
+        yield url
+
+
+@pytest.fixture(scope="module")
+def servers(database: str) -> Iterator[Servers]:
+    redis.StrictRedis.from_url(REDIS_URL, socket_timeout=2).ping()  # Redis runs (.ci/run)
+    with Servers(
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        database_url=database,
+        log_dir=Path("tests/artifacts/production-logs"),
+        extra_env={"BOT_TODAY": "2026-11-22", "REDIS_URL": REDIS_URL, "RASA_WORKERS": "2"},
+    ) as running:
+        yield running
+
+
+def rasa_workers(servers: Servers) -> list[int]:
+    """The worker processes sanic forked from the Rasa process."""
+    parent = servers.processes[1].pid
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(fields[1]) == parent:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def test_the_launcher_starts_two_workers_on_the_shared_lock_store(servers: Servers) -> None:
+    assert servers.rasa_workers == WORKERS
+    assert servers.endpoints_left_out == []  # the lock_store block is kept
+    assert len(rasa_workers(servers)) == WORKERS
+
+
+def test_a_whole_conversation_across_workers_ends_in_an_agreement(
+    servers: Servers, database: str
+) -> None:
+    chat = Chat(servers, "prod-cardholder-1")
+    assert "转人工" in chat.text_of("您好")
+    assert "卡号后四位" in chat.text_of("我想办分期还款")
+    assert "身份证" in chat.text_of("6217")
+    assert "核实成功" in chat.text_of("1234")
+    for answer in ("我最近失业了", "4500", "3000", "500", "一个孩子"):
+        chat.say(answer)
+    plans = chat.say("大概6个月")
+    buttons = [b for m in plans for b in m.get("buttons", [])]
+    assert 2 <= len(buttons) <= 4, plans
+    assert "年化利率" in chat.text_of(buttons[0]["payload"])
+    reference = re.search(r"编号: ([A-Z]{2}-[A-Z0-9]{8})", chat.text_of("/affirm"))
+    assert reference
+
+    store = Store.from_url(database)
+    (agreement,) = store.rows(models.Agreement, conversation_id="prod-cardholder-1")
+    assert agreement.reference == reference.group(1) and agreement.account_id == "CC-0001"
+    store.engine.dispose()
+
+
+ACCOUNTS = [
+    ("6217", "1234"),
+    ("8832", "567X"),
+    ("4410", "9021"),
+    ("0357", "3308"),
+    ("7788", "4455"),
+]
+
+
+def verify_and_ask_balance(servers: Servers, index: int) -> str:
+    card, identity = ACCOUNTS[index % len(ACCOUNTS)]
+    chat = Chat(servers, f"prod-many-{index}")
+    chat.say("我还欠多少钱")
+    chat.say(card)
+    return chat.text_of(identity)
+
+
+def test_many_cardholders_at_once_are_served_by_both_workers(servers: Servers) -> None:
+    workers = rasa_workers(servers)
+    before = {pid: cpu_ticks(pid) for pid in workers}
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        replies = list(pool.map(lambda i: verify_and_ask_balance(servers, i), range(32)))
+    assert all("核实成功" in reply for reply in replies), replies
+    assert all("欠款合计" in reply or "元" in reply for reply in replies), replies
+    busy = [pid for pid in workers if cpu_ticks(pid) - before[pid] > 50]  # > 0.5 s of CPU
+    assert len(busy) == WORKERS, {pid: cpu_ticks(pid) - before[pid] for pid in workers}
+
+
+def test_one_cardholders_messages_sent_at_once_are_all_kept(servers: Servers) -> None:
+    sender = "prod-burst"
+    texts = [f"逾期会上征信吗{i}" for i in range(6)]
+
+    def send(text: str) -> int:
+        reply = requests.post(
+            f"{servers.rasa_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text},
+            timeout=60,
+        )
+        return reply.status_code
+
+    with ThreadPoolExecutor(max_workers=len(texts)) as pool:
+        assert set(pool.map(send, texts)) == {200}
+    tracker = requests.get(f"{servers.rasa_url}/conversations/{sender}/tracker", timeout=30).json()
+    said = [e["text"] for e in tracker["events"] if e.get("event") == "user"]
+    assert sorted(said) == sorted(texts)  # none lost: the workers took turns on the conversation
+    answers = [e for e in tracker["events"] if e.get("event") == "bot"]
+    assert len(answers) >= len(texts)
+
+
+def test_the_widget_talks_over_websockets_that_stay_with_one_worker(servers: Servers) -> None:
+    chat = WidgetClient(servers, transport="websocket")
+    try:
+        for text in ("您好", "逾期会上征信吗", "我想办分期"):
+            answered = len(chat.replies)
+            assert chat.say(text) == {"ok": True}
+            chat.wait_for(lambda answered=answered: len(chat.replies) > answered)
+        assert "卡号后四位" in chat.texts()
+    finally:
+        chat.close()
+    # long-polling would spread one socket's requests over the workers: the server refuses it
+    polling = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        polling.connect(servers.rasa_url, socketio_path="/socket.io", transports=["polling"])
