@@ -9,7 +9,8 @@ together they took the Rasa server from 47 to ~20 ms of CPU per message in bench
   ``Event`` for every event read back from the database or the action server;
 - calls to the action server reuse their connections (Rasa opens a new one per call) and
   encode the conversation with ujson;
-- TED predicts only when rules and remembered stories have not decided (bot.dialogue.lazy_ted);
+- TED and memoization predict only when a policy above them has not decided
+  (bot.dialogue.lazy_policies);
 - the nodes a graph run needs are worked out once per graph and target, not on every run;
 - arguments of debug log calls are deep-copied only when debug logs are written.
 
@@ -130,11 +131,11 @@ def reuse_action_server_connections() -> None:
     EndpointConfig.session = _mark(session)
 
 
-def load_models_with_lazy_ted() -> None:
+def load_models_with_lazy_policies() -> None:
     """Rewrite the prediction graph of every model as it is read from its archive."""
     from rasa.engine.storage.local_model_storage import LocalModelStorage
 
-    from bot.dialogue.lazy_ted import with_lazy_ted
+    from bot.dialogue.lazy_policies import with_lazy_policies
 
     original = LocalModelStorage.from_model_archive.__func__
     if _is_patched(original):
@@ -142,7 +143,7 @@ def load_models_with_lazy_ted() -> None:
 
     def from_model_archive(cls: type, storage_path: Any, model_archive_path: Any) -> Any:
         storage, metadata = original(cls, storage_path, model_archive_path)
-        metadata.predict_schema = with_lazy_ted(metadata.predict_schema)
+        metadata.predict_schema = with_lazy_policies(metadata.predict_schema)
         return storage, metadata
 
     LocalModelStorage.from_model_archive = classmethod(_mark(from_model_archive))
@@ -201,7 +202,7 @@ def apply_fixes() -> None:
     validate_action_results_with_one_validator()
     resolve_event_types_from_a_table()
     reuse_action_server_connections()
-    load_models_with_lazy_ted()
+    load_models_with_lazy_policies()
     plan_each_graph_run_once()
     copy_log_arguments_only_for_debug_logs()
 

@@ -4,6 +4,7 @@ launcher configures them only when REDIS_URL is set."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,22 @@ def test_the_printed_configuration_hides_passwords(monkeypatch: pytest.MonkeyPat
     assert "s3cret" not in mask_password("postgresql://bank:s3cret@db/assistant")
     monkeypatch.delenv("REDIS_URL")
     assert workers_status(Servers()).startswith("1 (in-memory locks")
+
+
+def test_workers_taking_tickets_at_the_same_moment_never_share_one(
+    redis_db: redis.StrictRedis,
+) -> None:
+    """Rasa's own Redis store reads, changes and writes a lock back: two workers can get the
+    same ticket and process one conversation at once. Here each change is a transaction."""
+    stores = [RedisUrlLockStore(url=REDIS_URL) for _ in range(4)]
+
+    def take(store: RedisUrlLockStore) -> list[int]:
+        return [store.issue_ticket("cardholder-2") for _ in range(100)]
+
+    with ThreadPoolExecutor(max_workers=len(stores)) as pool:
+        tickets = [t for taken in pool.map(take, stores) for t in taken]
+    assert len(tickets) == len(set(tickets)) == 400
+    assert sorted(tickets) == list(range(400))  # first come, first served, none skipped
+    for ticket in tickets:
+        stores[ticket % 4].cleanup("cardholder-2", ticket)
+    assert not redis_db.exists(stores[0].key_prefix + "cardholder-2")  # all served: removed

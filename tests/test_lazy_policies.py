@@ -1,8 +1,8 @@
-"""Lazy TED: skipped only when its answer could not win, so the dialogue is unchanged.
+"""Lazy policies: skipped only when their answer could not win, so the dialogue is unchanged.
 
 The unit tests follow the ensemble's rules case by case; the model test holds the same
-conversations twice through the trained model and the real action server, once with TED always
-predicting and once lazily, and compares every action taken.
+conversations twice through the trained model and the real action server, once with every
+policy always predicting and once lazily, and compares every action taken.
 """
 
 from __future__ import annotations
@@ -16,13 +16,20 @@ from pathlib import Path
 
 import pytest
 import requests
+from rasa.core.policies.memoization import MemoizationPolicy
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.policies.ted_policy import TEDPolicy
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.dialogue.lazy_ted import LazyTEDPolicy, already_decided, with_lazy_ted
+from bot.dialogue.lazy_policies import (
+    LazyMemoizationPolicy,
+    LazyPolicy,
+    LazyTEDPolicy,
+    already_decided,
+    with_lazy_policies,
+)
 from bot.launcher import DEFAULT_MODEL, Servers, free_port
 from bot.settings import PROJECT_ROOT
 from tests.support import seeded_database
@@ -95,13 +102,17 @@ def test_the_loaded_graph_feeds_ted_the_other_policies(model_path: Path, tmp_pat
     apply_fixes()
     _storage, metadata = LocalModelStorage.from_model_archive(tmp_path / "storage", model_path)
     nodes = metadata.predict_schema.nodes
-    (ted,) = [name for name, node in nodes.items() if node.uses is LazyTEDPolicy]
-    fed = {source for key, source in nodes[ted].needs.items() if key.startswith("decided_by_")}
-    assert {nodes[name].uses.__name__ for name in fed} == {"RulePolicy", "MemoizationPolicy"}
-    rewritten_again = with_lazy_ted(metadata.predict_schema)  # idempotent on a rewritten graph
+
+    def fed(lazy: type) -> set[str]:
+        (name,) = [name for name, node in nodes.items() if node.uses is lazy]
+        sources = {s for key, s in nodes[name].needs.items() if key.startswith("decided_by_")}
+        return {nodes[source].uses.__name__ for source in sources}
+
+    assert fed(LazyTEDPolicy) == {"RulePolicy", "LazyMemoizationPolicy"}  # both rank above TED
+    assert fed(LazyMemoizationPolicy) == {"RulePolicy"}
+    rewritten_again = with_lazy_policies(metadata.predict_schema)  # idempotent
     assert rewritten_again.nodes == nodes
-    others = {name for name in nodes if name != ted}
-    assert all(nodes[name].uses is not TEDPolicy for name in others)
+    assert not [node for node in nodes.values() if node.uses is TEDPolicy]
 
 
 CONVERSATIONS = [
@@ -147,6 +158,16 @@ def action_server(folder: Path) -> Iterator[str]:
         process.wait(timeout=20)
 
 
+def counting(policy: type, work: dict[type, int]) -> object:
+    predict = policy.predict_action_probabilities
+
+    def counted(self: object, *args: object, **kwargs: object) -> PolicyPrediction:
+        work[policy] += 1
+        return predict(self, *args, **kwargs)
+
+    return counted
+
+
 async def hold(agent: object, sender: str, turns: list[str]) -> list[str]:
     for text in turns:
         await agent.handle_text(text, sender_id=sender)
@@ -155,7 +176,7 @@ async def hold(agent: object, sender: str, turns: list[str]) -> list[str]:
 
 
 @pytest.mark.model
-async def test_lazy_ted_takes_exactly_the_same_actions_with_far_fewer_inferences(
+async def test_lazy_policies_take_exactly_the_same_actions_with_far_fewer_inferences(
     model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from rasa.core.agent import Agent
@@ -165,28 +186,25 @@ async def test_lazy_ted_takes_exactly_the_same_actions_with_far_fewer_inferences
 
     apply_fixes()
     agent = Agent.load(str(model_path))
-    inferences = {"count": 0}
-    predict = TEDPolicy.predict_action_probabilities
-
-    def counted(self: TEDPolicy, *args: object, **kwargs: object) -> PolicyPrediction:
-        inferences["count"] += 1
-        return predict(self, *args, **kwargs)
-
-    monkeypatch.setattr(TEDPolicy, "predict_action_probabilities", counted)
+    work = {TEDPolicy: 0, MemoizationPolicy: 0}  # predictions each policy really made
+    for policy in work:
+        monkeypatch.setattr(policy, "predict_action_probabilities", counting(policy, work))
     actions: dict[str, list[list[str]]] = {}
-    counts: dict[str, int] = {}
+    counts: dict[str, dict[type, int]] = {}
     for mode in ("lazy", "full"):
         # each mode on its own freshly seeded database, so both start from the same accounts
         with monkeypatch.context() as patch, action_server(tmp_path / mode) as webhook:
             if mode == "full":
                 patch.setattr(LazyTEDPolicy, "can_be_skipped", lambda self: False)
+                patch.setattr(LazyPolicy, "can_be_skipped", lambda self: False)
             agent.action_endpoint = agent.processor.action_endpoint = EndpointConfig(webhook)
-            inferences["count"] = 0
+            work.update(dict.fromkeys(work, 0))
             actions[mode] = [
                 await hold(agent, f"{mode}-{index}", turns)
                 for index, turns in enumerate(CONVERSATIONS)
             ]
-            counts[mode] = inferences["count"]
+            counts[mode] = dict(work)
     assert actions["lazy"] == actions["full"]
     assert sum(len(taken) for taken in actions["lazy"]) > 100
-    assert counts["full"] > 0 and counts["lazy"] <= counts["full"] // 2, counts
+    for policy in work:
+        assert 0 < counts["lazy"][policy] <= counts["full"][policy] // 2, counts

@@ -1,13 +1,14 @@
-"""TED runs only when rules and remembered stories have not already decided the next action.
+"""Lower-priority policies run only when a higher-priority one has not already decided.
 
 Rasa asks every policy for every prediction and keeps the most confident one; on a tie the
 higher priority wins. A rule (RulePolicy, priority 6) or a remembered story (MemoizationPolicy,
-priority 3) that is certain of an action scores 1.0, which TED (priority 1) can at best equal,
-so TED's answer is thrown away. Most turns of this assistant are decided that way (forms,
-fixed turns), and TED's inference was a quarter of the Rasa server's CPU per message
-(bench/bench_rasa.py). Here the TED node of the loaded model also receives the other
-policies' predictions and skips its inference when one of them already wins; otherwise it
-predicts exactly as before. The trained model is unchanged: the rewrite happens at load time.
+priority 3) that is certain of an action scores 1.0, which a lower-priority policy can at best
+equal, so its answer is thrown away. Most turns of this assistant are decided by rules (forms,
+fixed turns), and TED's inference alone was a quarter of the Rasa server's CPU per message
+(bench/bench_rasa.py). Here the TED and memoization nodes of the loaded model also receive the
+predictions of the policies above them and skip their work when one of those already wins;
+otherwise they predict exactly as before. The trained model is unchanged: the rewrite happens at
+load time.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
+from rasa.core.constants import POLICY_PRIORITY
+from rasa.core.policies.memoization import MemoizationPolicy
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.core.policies.ted_policy import TEDPolicy
-from rasa.engine.graph import GraphSchema
+from rasa.engine.graph import GraphSchema, SchemaNode
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -28,8 +31,9 @@ DECIDED_PREFIX = "decided_by_"
 CERTAIN = 1.0
 
 
-class LazyTEDPolicy(TEDPolicy):
-    """TEDPolicy that receives the other policies' predictions (``decided_by_<node>``)."""
+class LazyPolicy:
+    """Mixed into a policy class: it also receives the predictions of the policies with a
+    higher priority (``decided_by_<node>``) and skips its own when one of those wins."""
 
     def predict_action_probabilities(
         self,
@@ -48,8 +52,20 @@ class LazyTEDPolicy(TEDPolicy):
         )
 
     def can_be_skipped(self) -> bool:
+        return True
+
+
+class LazyTEDPolicy(LazyPolicy, TEDPolicy):
+    def can_be_skipped(self) -> bool:
         """A TED trained on story texts (end-to-end) can overrule any policy: never skip it."""
         return self.model is not None and TEXT not in self.fake_features
+
+
+class LazyMemoizationPolicy(LazyPolicy, MemoizationPolicy):
+    pass
+
+
+LAZY = {TEDPolicy: LazyTEDPolicy, MemoizationPolicy: LazyMemoizationPolicy}
 
 
 def rejected_action(tracker: DialogueStateTracker) -> str | None:
@@ -82,19 +98,26 @@ def already_decided(
     return False
 
 
-def with_lazy_ted(schema: GraphSchema) -> GraphSchema:
-    """The same prediction graph, with each TED node fed the other policies' predictions."""
-    nodes = dict(schema.nodes)
-    policies = [
-        name
-        for name, node in nodes.items()
+def priority_of(node: SchemaNode) -> int:
+    return {**node.uses.get_default_config(), **node.config}[POLICY_PRIORITY]
+
+
+def with_lazy_policies(schema: GraphSchema) -> GraphSchema:
+    """The same prediction graph, with each TED and memoization node fed the predictions of the
+    policies of a higher priority (so the graph runs those first)."""
+    policies = {
+        name: node
+        for name, node in schema.nodes.items()
         if isinstance(node.uses, type)
         and issubclass(node.uses, Policy)
-        and not issubclass(node.uses, TEDPolicy)
         and node.fn == "predict_action_probabilities"
-    ]
-    for name, node in schema.nodes.items():
-        if node.uses is TEDPolicy and node.fn == "predict_action_probabilities":
-            needs = {**node.needs, **{f"{DECIDED_PREFIX}{other}": other for other in policies}}
-            nodes[name] = dataclasses.replace(node, uses=LazyTEDPolicy, needs=needs)
+    }
+    nodes = dict(schema.nodes)
+    for name, node in policies.items():
+        lazy = LAZY.get(node.uses)
+        if lazy is None:
+            continue  # another policy, or one made lazy already
+        above = [other for other, o in policies.items() if priority_of(o) > priority_of(node)]
+        needs = {**node.needs, **{f"{DECIDED_PREFIX}{other}": other for other in above}}
+        nodes[name] = dataclasses.replace(node, uses=lazy, needs=needs)
     return GraphSchema(nodes)
