@@ -737,6 +737,14 @@ def start_assistant(
     return running
 
 
+def check_postgres(admin_url: str) -> None:
+    try:
+        with scratch_postgres_database(admin_url, prefix="assistant_bench"):
+            pass
+    except Exception as error:  # noqa: BLE001 - any connection problem: one clear message
+        raise BenchError(f"PostgreSQL at {admin_url}: {error}") from error
+
+
 def check_redis(url: str) -> None:
     import redis
 
@@ -942,10 +950,14 @@ def main(argv: list[str] | None = None) -> int:
         if set(ASSISTANT_SIDES) & set(args.sides) and args.model.exists():
             log("assistant: checking that the action package loads")
             preflight_actions()
+        if "production" in args.sides:  # fail in seconds, not after measuring the other sides
+            check_redis(args.redis_url)
+            check_postgres(args.postgres_admin_url)
         with ExitStack() as stack:
             running: list[Running] = []
             if "stock" in args.sides:
                 running.append(start_stock(work, args, deadline, stack))
+                sides["stock"] = running[-1].side  # kept (in the JSON) if a later side fails
             for name in ASSISTANT_SIDES:
                 if name not in args.sides:
                     continue
@@ -954,8 +966,8 @@ def main(argv: list[str] | None = None) -> int:
                 wait_for_model(args.model, args.model_wait)
                 deadline.end += time.monotonic() - waited
                 running.append(start_assistant(work, args, deadline, name, stack))
+                sides[name] = running[-1].side
             load_rounds(running, args, deadline)
-            sides = {run.side.name: run.side for run in running}
     except BenchError as error:
         log(f"error: {error}")
         status = 1
@@ -968,7 +980,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in work.rglob("*.log"):
                 shutil.copy(path, args.keep_logs / f"{path.parent.name}-{path.name}")
         shutil.rmtree(work, ignore_errors=True)
-    complete = all(name in sides for name in args.sides)
+    complete = status == 0 and all(name in sides for name in args.sides)
     if not sides:
         return status or 1
     ratios = print_report(machine, sides, phase_n, args.note) if complete else {}

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-# Not a conversation id any channel produces (they are chat ids, socket ids and REST senders
-# checked by the channels), so a background lock never delays a cardholder's message.
+# Telegram chat ids and widget session ids never look like this; a REST caller who chose it as
+# its sender id would at most wait for one background round.
 LOCK_PREFIX = "~background:"
 
 
