@@ -161,9 +161,10 @@ class Servers:
     def rasa_workers(self) -> int:
         """Rasa processes: one with in-process locks; RASA_WORKERS (default: one per CPU) when
         the lock store is shared (REDIS_URL)."""
-        if not self.environment().get("REDIS_URL"):
+        env = self.environment()
+        if not env.get("REDIS_URL"):
             return 1
-        wanted = self.environment().get("RASA_WORKERS") or str(os.cpu_count() or 1)
+        wanted = env.get("RASA_WORKERS") or str(os.cpu_count() or 1)
         return max(1, int(wanted))
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:

@@ -38,12 +38,12 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):
     ) -> None:
         kwargs.pop("host", None)  # Rasa passes the endpoint's `url` as host; ours is DATABASE_URL
         url = make_url(kwargs.pop("url", None) or load_settings().database_url)
-        backend = url.get_backend_name()
-        if backend == "sqlite":
-            create_db_engine(str(url)).dispose()  # creates the folder and switches on WAL
+        # The product's engine, made first: for SQLite it also creates the database's folder,
+        # which Rasa's own engine (used below only to create the table) needs.
+        engine = create_db_engine(url.render_as_string(hide_password=False))
         super().__init__(
             domain=domain,
-            dialect=backend,
+            dialect=url.get_backend_name(),
             host=url.host,
             port=url.port,
             db=url.database or "",
@@ -55,7 +55,7 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):
         )
         # Rasa made its own engine (a new SQLite connection for every query); use the product's.
         self.engine.dispose()
-        self.engine = create_db_engine(url.render_as_string(hide_password=False))
+        self.engine = engine
         self.sessionmaker = sessionmaker(bind=self.engine, future=True)
         self._statements = _Statements(self.SQLEvent.__table__)
 
