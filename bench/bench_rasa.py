@@ -672,14 +672,15 @@ def preflight_actions() -> None:
 def start_assistant(
     work: Path, args: argparse.Namespace, deadline: Deadline, name: str, stack: ExitStack
 ) -> Running:
-    """``assistant``: the embedded demo (SQLite, one Rasa process, in-memory locks), as `make
-    run` starts it. ``production``: PostgreSQL, Redis locks and RASA_WORKERS Rasa processes."""
+    """``assistant``: the embedded demo (SQLite, locks in an SQLite file, one Rasa worker per
+    CPU), as `make run` starts it. ``production``: PostgreSQL, Redis locks and RASA_WORKERS
+    Rasa processes."""
     from bot.db.seed import seed
     from bot.db.store import Store
 
     # Known and harmless for the demo data (see pyproject's pytest filters); keeps the log readable.
     warnings.filterwarnings("ignore", message="Dialect sqlite\\+pysqlite does \\*not\\*")
-    env: dict[str, str] = {}
+    env = {"RASA_WORKERS": str(args.workers)}
     if name == "production":
         check_redis(args.redis_url)
         try:
@@ -688,7 +689,7 @@ def start_assistant(
             )
         except Exception as error:  # noqa: BLE001 - any connection problem: one clear message
             raise BenchError(f"PostgreSQL at {args.postgres_admin_url}: {error}") from error
-        env = {"REDIS_URL": args.redis_url, "RASA_WORKERS": str(args.workers)}
+        env["REDIS_URL"] = args.redis_url
     else:
         database_url = f"sqlite:///{work / 'assistant.db'}"
 
@@ -729,7 +730,7 @@ def start_assistant(
     side.extra["tracker_store"] = (
         "SQLTrackerStore on PostgreSQL (bot.tracker_store), Redis lock store (bot.lock_store)"
         if name == "production"
-        else "SQLTrackerStore on SQLite (bot.tracker_store), in-memory lock store"
+        else "SQLTrackerStore on SQLite (bot.tracker_store), SQLite lock file (bot.lock_store)"
     )
     roots = {"rasa": servers.processes[1].pid, "actions": servers.processes[0].pid}
     running = Running(side, servers.rasa_url, replace(ASSISTANT, name=name), roots)
@@ -896,7 +897,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sides", default=",".join(SIDES), help=f"comma list: {','.join(SIDES)}")
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="production: Rasa workers"
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="Rasa workers of both configurations",
     )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="production")
     parser.add_argument(

@@ -69,6 +69,23 @@ def _answers(url: str) -> bool:
         return False
 
 
+def listening_sockets(port: int) -> int | None:
+    """How many sockets listen on ``port`` on this machine (each Rasa worker has its own once
+    it serves); None where /proc/net does not tell."""
+    count, told = 0, False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as rows:
+                next(rows, None)
+                told = True
+                for row in rows:
+                    local, state = row.split()[1], row.split()[3]
+                    count += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
+        except OSError:
+            continue
+    return count if told else None
+
+
 def without_unset_blocks(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:
     """A Rasa YAML file (credentials.yml, endpoints.yml) without the top-level blocks whose
     ``${VAR}`` values are not set (Rasa refuses to start on an unset variable, and e.g. `make
@@ -135,6 +152,10 @@ class Servers:
             }
         )
         env.update(self.extra_env)
+        if not env.get("LOCK_STORE_URL"):
+            shared = env.get("REDIS_URL") or sqlite_lock_url(env["DATABASE_URL"])
+            if shared:
+                env["LOCK_STORE_URL"] = shared
         return env
 
     def credentials_path(self) -> Path:
@@ -143,7 +164,7 @@ class Servers:
         return path
 
     def endpoints_path(self) -> Path:
-        """endpoints.yml itself, or a copy without the lock store when REDIS_URL is not set."""
+        """endpoints.yml itself, or a copy without the lock store when no shared one is set."""
         path, self.endpoints_left_out = self._configured_copy(ENDPOINTS, "endpoints-")
         return path
 
@@ -159,10 +180,10 @@ class Servers:
 
     @property
     def rasa_workers(self) -> int:
-        """Rasa processes: one with in-process locks; RASA_WORKERS (default: one per CPU) when
-        the lock store is shared (REDIS_URL)."""
+        """Rasa processes: RASA_WORKERS (default: one per CPU) when the lock store is shared
+        (Redis, or the SQLite file beside an SQLite database); one with in-process locks."""
         env = self.environment()
-        if not env.get("REDIS_URL"):
+        if not env.get("LOCK_STORE_URL"):
             return 1
         wanted = env.get("RASA_WORKERS") or str(os.cpu_count() or 1)
         return max(1, int(wanted))
@@ -224,10 +245,19 @@ class Servers:
             status = _get_json(f"{self.rasa_url}/status")
             console_up = self.console_url is None or _answers(f"{self.console_url}/login")
             if actions is not None and status and status.get("model_id") and console_up:
-                return time.monotonic() - started
+                if self._all_rasa_workers_serve():
+                    return time.monotonic() - started
             time.sleep(0.5)
         self.stop()
         raise LaunchError(f"servers not ready after {timeout_s:.0f} s")
+
+    def _all_rasa_workers_serve(self) -> bool:
+        """A worker listens on its own socket once it has loaded the model; until all do, the
+        first cardholders would all be given to the first worker up."""
+        if self.rasa_workers == 1:
+            return True
+        listening = listening_sockets(self.rasa_port)
+        return listening is None or listening >= self.rasa_workers
 
     def stop(self) -> None:
         for process in self.processes:
@@ -260,11 +290,26 @@ def telegram_status(servers: Servers) -> str:
     return f"on, {mode} mode: POST {servers.rasa_url}/webhooks/telegram/webhook"
 
 
+def sqlite_lock_url(database_url: str) -> str | None:
+    """Where the workers of an SQLite-backed demo share their locks: a file beside the database
+    (``.var/assistant.db`` → ``.var/assistant-locks.db``); None for an in-memory database or
+    another kind (there, locks are shared through REDIS_URL)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    database = Path(url.database)
+    suffix = database.suffix or ".db"
+    return f"sqlite:///{database.with_name(database.stem + '-locks' + suffix)}"
+
+
 def workers_status(servers: Servers) -> str:
-    redis_url = servers.environment().get("REDIS_URL")
-    if not redis_url:
+    lock_url = servers.environment().get("LOCK_STORE_URL")
+    if not lock_url:
         return "1 (in-memory locks; set REDIS_URL and RASA_WORKERS for more)"
-    return f"{servers.rasa_workers} (locks in Redis at {mask_password(redis_url)})"
+    where = make_url(lock_url)
+    if where.get_backend_name() == "sqlite":
+        return f"{servers.rasa_workers} (locks in the SQLite file {where.database})"
+    return f"{servers.rasa_workers} (locks in Redis at {mask_password(lock_url)})"
 
 
 def mask_password(url: str) -> str:

@@ -1,71 +1,221 @@
-"""Rasa's Redis lock store on one ``REDIS_URL``, for running several Rasa workers.
+"""Rasa's lock store, shared by several Rasa workers: in Redis or in an SQLite file.
 
 Rasa serialises the messages of one conversation with a lock store. The default keeps its locks
-in process memory, so Rasa allows only one worker with it; with the locks in Redis, every worker
-(and every machine) sees the same locks and ``RASA_WORKERS`` processes can share the load. The
-URL form matches ``DATABASE_URL``'s: ``redis://[:password@]host:6379/1`` (``rediss://`` for TLS).
+in process memory, so Rasa allows only one worker with it; with the locks where every worker sees
+them, ``RASA_WORKERS`` processes share the load. ``LOCK_STORE_URL`` (set by the launcher) says
+where: ``redis://[:password@]host:6379/1`` (``rediss://`` for TLS) in production, or
+``sqlite:///path/locks.db``, a small file beside the embedded demo's SQLite database.
 
 Rasa's Redis store changes a lock by reading it, changing it in Python and writing it back: two
 workers taking a ticket at the same moment can both get the same number, and then both process
 the conversation at once (and one's events overwrite the other's). Here every change is one
-optimistic Redis transaction (WATCH/MULTI/EXEC, retried when another worker got there first),
-so tickets stay unique and first come, first served.
+transaction (Redis: a compare-and-set script, retried when another worker got there first;
+SQLite: ``BEGIN IMMEDIATE``, which one worker at a time holds), so tickets stay unique and first
+come, first served.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
 
 import redis
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import (
+    DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX,
     DEFAULT_SOCKET_TIMEOUT_IN_SECONDS,
     LOCK_LIFETIME,
     LockError,
-    RedisLockStore,
+    LockStore,
 )
 from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy import Column, MetaData, String, Table, Text, bindparam, event, inspect, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-# What a change returns: the lock to store (None: delete it) and the caller's result.
-Change = Callable[[TicketLock | None], tuple[TicketLock | None, Any]]
+from bot.db.engine import create_db_engine
+
+# What a change does with the stored lock (serialised, None: none stored): the lock to store
+# (None: delete it) and the caller's result.
+Change = Callable[[str | None], tuple[str | None, Any]]
+LockChange = Callable[[TicketLock | None], tuple[TicketLock | None, Any]]
 
 
-class RedisUrlLockStore(RedisLockStore):
-    def __init__(self, endpoint_config: EndpointConfig | None = None, url: str | None = None):
-        url = url or (endpoint_config.url if endpoint_config else None) or os.environ["REDIS_URL"]
-        super().__init__()  # sets Rasa's key prefix; the connection is replaced just below
+class LockBackend(Protocol):
+    errors: tuple[type[Exception], ...]  # what a failing backend raises
+
+    def read(self, conversation_id: str) -> str | None: ...
+
+    def change(self, conversation_id: str, change: Change) -> Any: ...
+
+
+class RedisLocks:
+    """Locks as Redis strings under Rasa's own key prefix."""
+
+    errors = (redis.RedisError,)
+
+    # Writes the new lock only if the stored one is still the one read (else returns 0): a
+    # change is two round trips, a read and this, where WATCH/GET/MULTI/EXEC took three.
+    _COMPARE_AND_SET = """
+        if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+        if ARGV[2] == '' then redis.call('DEL', KEYS[1])
+        else redis.call('SET', KEYS[1], ARGV[2]) end
+        return 1
+    """
+
+    def __init__(self, url: str) -> None:
+        self.key_prefix = DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX
         self.red = redis.StrictRedis.from_url(url, socket_timeout=DEFAULT_SOCKET_TIMEOUT_IN_SECONDS)
+        self._compare_and_set = self.red.register_script(self._COMPARE_AND_SET)
 
-    def _change(self, conversation_id: str, change: Change) -> Any:
+    def read(self, conversation_id: str) -> str | None:
+        stored = self.red.get(self.key_prefix + conversation_id)
+        return stored.decode() if stored else None
+
+    def change(self, conversation_id: str, change: Change) -> Any:
         key = self.key_prefix + conversation_id
-        with self.red.pipeline() as transaction:
-            while True:
-                try:
-                    transaction.watch(key)
-                    stored = transaction.get(key)
-                    lock = TicketLock.from_dict(json.loads(stored)) if stored else None
-                    changed, result = change(lock)
-                    transaction.multi()
-                    if changed is None:
-                        transaction.delete(key)
-                    else:
-                        transaction.set(key, changed.dumps())
-                    transaction.execute()
-                    return result
-                except redis.WatchError:
-                    continue  # another worker changed the lock in between: read it again
+        while True:
+            stored = self.read(conversation_id)
+            changed, result = change(stored)
+            if changed == stored:
+                return result
+            if self._compare_and_set(keys=[key], args=[stored or "", changed or ""]):
+                return result
+            # another worker changed the lock in between: read it again
+
+
+_metadata = MetaData()
+_locks = Table(
+    "rasa_locks",
+    _metadata,
+    Column("conversation_id", String, primary_key=True),
+    Column("lock", Text, nullable=False),
+)
+
+
+class SQLiteLocks:
+    """Locks as rows of a small SQLite file of their own, so taking one never waits for the
+    conversations' database. A lock lives for seconds: the file is written without fsync
+    (after a power cut, a left-over lock expires like any other)."""
+
+    errors = (SQLAlchemyError,)
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_db_engine(url)
+        event.listen(self.engine, "connect", _no_fsync_and_own_transactions)
+        try:
+            _metadata.create_all(self.engine)
+        except OperationalError:  # another worker created it at the same moment
+            if not inspect(self.engine).has_table(_locks.name):
+                raise
+        key = _locks.c.conversation_id == bindparam("conversation_id")
+        self._read = select(_locks.c.lock).where(key)
+        self._delete = _locks.delete().where(key)
+        upsert = sqlite_insert(_locks)
+        self._write = upsert.on_conflict_do_update(
+            index_elements=[_locks.c.conversation_id], set_={"lock": upsert.excluded.lock}
+        )
+
+    def read(self, conversation_id: str) -> str | None:
+        with self.engine.connect() as connection:
+            return connection.execute(
+                self._read, {"conversation_id": conversation_id}
+            ).scalar_one_or_none()
+
+    def change(self, conversation_id: str, change: Change) -> Any:
+        with self.engine.connect() as connection:
+            # Takes the file's write lock before reading, so no other worker reads the lock
+            # in between (a deferred transaction would let two workers read the same ticket).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            stored = connection.execute(
+                self._read, {"conversation_id": conversation_id}
+            ).scalar_one_or_none()
+            changed, result = change(stored)
+            if changed is None:
+                if stored is not None:
+                    connection.execute(self._delete, {"conversation_id": conversation_id})
+            else:
+                connection.execute(
+                    self._write, {"conversation_id": conversation_id, "lock": changed}
+                )
+            connection.commit()  # an exception before this rolls back when the connection closes
+            return result
+
+
+def _no_fsync_and_own_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # The driver would otherwise open (deferred) transactions by itself; change() opens its own.
+    dbapi_connection.isolation_level = None
+    dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
+def backend_for(url: str) -> LockBackend:
+    backend = make_url(url).get_backend_name()
+    if backend in ("redis", "rediss"):
+        return RedisLocks(url)
+    if backend == "sqlite":
+        return SQLiteLocks(url)
+    raise ValueError(f"LOCK_STORE_URL must be a redis:// or sqlite:/// URL, not {backend}://")
+
+
+class SharedLockStore(LockStore):
+    def __init__(self, endpoint_config: EndpointConfig | None = None, url: str | None = None):
+        url = url or (endpoint_config.url if endpoint_config else None)
+        self.backend = backend_for(url or os.environ["LOCK_STORE_URL"])
+        super().__init__()
+
+    def get_lock(self, conversation_id: str) -> TicketLock | None:
+        stored = self.backend.read(conversation_id)
+        return TicketLock.from_dict(json.loads(stored)) if stored else None
+
+    def save_lock(self, lock: TicketLock) -> None:
+        serialised = lock.dumps()
+        self.backend.change(lock.conversation_id, lambda _stored: (serialised, None))
+
+    def delete_lock(self, conversation_id: str) -> None:
+        self.backend.change(conversation_id, lambda _stored: (None, None))
+
+    def _change(self, conversation_id: str, change: LockChange) -> Any:
+        def on_serialised(stored: str | None) -> tuple[str | None, Any]:
+            lock = TicketLock.from_dict(json.loads(stored)) if stored else None
+            changed, result = change(lock)
+            return (changed.dumps() if changed is not None else None), result
+
+        return self.backend.change(conversation_id, on_serialised)
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 1,
+    ) -> AsyncIterator[TicketLock]:
+        """Rasa's, except that a ticket served at once (the usual case) needs no second look
+        at the lock."""
+        ticket, lock = self._take_ticket(conversation_id, lock_lifetime)
+        try:
+            if lock.is_locked(ticket):
+                lock = await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+            yield lock
+        finally:
+            self.cleanup(conversation_id, ticket)
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        def take_ticket(lock: TicketLock | None) -> tuple[TicketLock, int]:
+        return self._take_ticket(conversation_id, lock_lifetime)[0]
+
+    def _take_ticket(self, conversation_id: str, lock_lifetime: float) -> tuple[int, TicketLock]:
+        """A new ticket, and the lock as it was right after (in the same transaction)."""
+
+        def take_ticket(lock: TicketLock | None) -> tuple[TicketLock, tuple[int, TicketLock]]:
             lock = lock or self.create_lock(conversation_id)
-            return lock, lock.issue_ticket(lock_lifetime)
+            return lock, (lock.issue_ticket(lock_lifetime), lock)
 
         try:
             return self._change(conversation_id, take_ticket)
-        except redis.RedisError as error:
+        except self.backend.errors as error:
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
 
     def update_lock(self, conversation_id: str) -> None:

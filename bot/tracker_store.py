@@ -72,17 +72,35 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):
         if not self.domain or not rows:
             return None
         events = [json.loads(data) for data in rows]
-        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        if not fetch_events_from_all_sessions:
+            _note_stored(tracker, len(rows))
+        return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        """Writes the events after those already stored. A tracker this store read knows how
+        many those are (Rasa's lock keeps anyone else from writing the conversation between
+        read and save); any other is counted in the database, as Rasa does."""
         await self.stream_events(tracker)
+        events = list(tracker.events)
         with self.engine.begin() as connection:
-            stored = connection.execute(
-                self._statements.latest_session_count, {"sender": tracker.sender_id}
-            ).scalar_one()
-            rows = [_row(tracker.sender_id, event) for event in list(tracker.events)[stored:]]
+            stored = tracker.__dict__.get(_STORED)
+            if stored is None:
+                stored = connection.execute(
+                    self._statements.latest_session_count, {"sender": tracker.sender_id}
+                ).scalar_one()
+            rows = [_row(tracker.sender_id, event) for event in events[stored:]]
             if rows:
                 connection.execute(self._statements.insert, rows)
+        _note_stored(tracker, len(events))
+
+
+# How many of a tracker's events are in the database (set when this store read or saved it).
+_STORED = "_bot_stored_events"
+
+
+def _note_stored(tracker: DialogueStateTracker, count: int) -> None:
+    tracker.__dict__[_STORED] = count
 
 
 class _Statements:

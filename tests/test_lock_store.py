@@ -1,5 +1,5 @@
-"""Several Rasa workers share locks through Redis (the real server on 127.0.0.1:6379), and the
-launcher configures them only when REDIS_URL is set."""
+"""Several Rasa workers share locks through Redis (the real server on 127.0.0.1:6379) or an
+SQLite file, and the launcher picks the shared store the configuration allows."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import redis
 import yaml
 
 from bot.channels.background import one_worker_at_a_time
-from bot.launcher import Servers, mask_password, workers_status
-from bot.lock_store import RedisUrlLockStore
+from bot.launcher import Servers, mask_password, sqlite_lock_url, workers_status
+from bot.lock_store import RedisLocks, SharedLockStore, SQLiteLocks
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
@@ -30,32 +30,48 @@ def redis_db() -> redis.StrictRedis:
     connection.flushdb()
 
 
+@pytest.fixture(params=["redis", "sqlite"])
+def lock_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the workers of one test share their locks; each worker opens its own connection."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_db")
+        return REDIS_URL
+    return f"sqlite:///{tmp_path / 'assistant-locks.db'}"
+
+
+def stored(store: SharedLockStore, conversation_id: str) -> bool:
+    """Whether the lock is in the shared place itself (not in the store object)."""
+    backend = store.backend
+    if isinstance(backend, RedisLocks):
+        return bool(backend.red.exists(backend.key_prefix + conversation_id))
+    assert isinstance(backend, SQLiteLocks)
+    return SQLiteLocks(str(backend.engine.url)).read(conversation_id) is not None
+
+
 class Agent:
     """What the background loops use of Rasa's agent: its lock store."""
 
-    def __init__(self) -> None:
-        self.lock_store = RedisUrlLockStore(url=REDIS_URL)  # a worker's own connection
+    def __init__(self, url: str) -> None:
+        self.lock_store = SharedLockStore(url=url)  # a worker's own connection
 
 
-async def test_two_workers_take_turns_on_one_conversation(redis_db: redis.StrictRedis) -> None:
-    first, second = RedisUrlLockStore(url=REDIS_URL), RedisUrlLockStore(url=REDIS_URL)
+async def test_two_workers_take_turns_on_one_conversation(lock_url: str) -> None:
+    first, second = SharedLockStore(url=lock_url), SharedLockStore(url=lock_url)
     order: list[str] = []
 
-    async def work(store: RedisUrlLockStore, name: str) -> None:
+    async def work(store: SharedLockStore, name: str) -> None:
         async with store.lock("cardholder-1", wait_time_in_seconds=0.05):
             order.append(f"{name} in")
-            assert redis_db.exists(store.key_prefix + "cardholder-1")  # the lock lives in Redis
+            assert stored(store, "cardholder-1")
             await asyncio.sleep(0.3)
             order.append(f"{name} out")
 
     await asyncio.gather(work(first, "a"), work(second, "b"))
     assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
-    assert not redis_db.exists(first.key_prefix + "cardholder-1")  # released and removed
+    assert not stored(first, "cardholder-1")  # released and removed
 
 
-async def test_background_rounds_of_two_workers_never_overlap(
-    redis_db: redis.StrictRedis,
-) -> None:
+async def test_background_rounds_of_two_workers_never_overlap(lock_url: str) -> None:
     running, overlaps, rounds = 0, 0, 0
 
     async def round_of(agent: Agent) -> None:
@@ -67,7 +83,7 @@ async def test_background_rounds_of_two_workers_never_overlap(
             rounds += 1
             running -= 1
 
-    workers = [Agent(), Agent()]
+    workers = [Agent(lock_url), Agent(lock_url)]
     await asyncio.gather(*(round_of(workers[i % 2]) for i in range(6)))
     assert rounds == 6 and overlaps == 0
 
@@ -75,6 +91,36 @@ async def test_background_rounds_of_two_workers_never_overlap(
 async def test_without_an_agent_a_round_runs_unlocked() -> None:
     async with one_worker_at_a_time(None, "resume"):
         pass
+
+
+def test_workers_taking_tickets_at_the_same_moment_never_share_one(lock_url: str) -> None:
+    """Rasa's own Redis store reads, changes and writes a lock back: two workers can get the
+    same ticket and process one conversation at once. Here each change is a transaction."""
+    stores = [SharedLockStore(url=lock_url) for _ in range(4)]
+
+    def take(store: SharedLockStore) -> list[int]:
+        return [store.issue_ticket("cardholder-2") for _ in range(100)]
+
+    with ThreadPoolExecutor(max_workers=len(stores)) as pool:
+        tickets = [t for taken in pool.map(take, stores) for t in taken]
+    assert len(tickets) == len(set(tickets)) == 400
+    assert sorted(tickets) == list(range(400))  # first come, first served, none skipped
+    for ticket in tickets:
+        stores[ticket % 4].cleanup("cardholder-2", ticket)
+    assert not stored(stores[0], "cardholder-2")  # all served: removed
+
+
+def test_a_lock_store_that_cannot_be_reached_says_so(tmp_path: Path) -> None:
+    from rasa.core.lock_store import LockError
+
+    (tmp_path / "locks.db").mkdir()  # a folder where the file should be: SQLite cannot open it
+    with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises, at start
+        SharedLockStore(url=f"sqlite:///{tmp_path / 'locks.db'}")
+    store = SharedLockStore(url="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    with pytest.raises(LockError):
+        store.issue_ticket("cardholder-3")
+    with pytest.raises(ValueError, match="redis:// or sqlite:///"):
+        SharedLockStore(url="postgresql://bank@db/assistant")
 
 
 def lock_store_of(servers: Servers) -> dict | None:
@@ -85,55 +131,58 @@ def lock_store_of(servers: Servers) -> dict | None:
         servers.stop()
 
 
-def test_without_redis_the_launcher_runs_one_worker_with_in_memory_locks(
+def test_the_embedded_demo_shares_locks_in_a_file_beside_its_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("LOCK_STORE_URL", raising=False)
+    monkeypatch.setenv("RASA_WORKERS", "3")
+    servers = Servers(database_url=f"sqlite:///{tmp_path / 'assistant.db'}")
+    assert servers.rasa_workers == 3
+    assert servers.environment()["LOCK_STORE_URL"] == f"sqlite:///{tmp_path / 'assistant-locks.db'}"
+    # Rasa fills ${LOCK_STORE_URL} in from the environment
+    assert lock_store_of(servers) == {
+        "type": "bot.lock_store.SharedLockStore",
+        "url": "${LOCK_STORE_URL}",
+    }
+    assert servers.endpoints_left_out == []
+    assert (
+        workers_status(servers) == f"3 (locks in the SQLite file {tmp_path / 'assistant-locks.db'})"
+    )
+    monkeypatch.delenv("RASA_WORKERS")
+    assert Servers().rasa_workers >= 1  # one per CPU
+    assert sqlite_lock_url("sqlite:///.var/assistant") == "sqlite:///.var/assistant-locks.db"
+
+
+def test_postgresql_without_redis_runs_one_worker_with_in_memory_locks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("LOCK_STORE_URL", raising=False)
     monkeypatch.setenv("RASA_WORKERS", "4")  # ignored: in-memory locks cannot be shared
-    servers = Servers()
+    servers = Servers(database_url="postgresql://bank@127.0.0.1/assistant")
     assert servers.rasa_workers == 1
     assert lock_store_of(servers) is None
     assert servers.endpoints_left_out == ["lock_store"]
+    assert workers_status(servers).startswith("1 (in-memory locks")
+    assert sqlite_lock_url("sqlite://") is None  # an in-memory database has no file beside it
 
 
-def test_with_redis_the_launcher_shares_locks_between_workers(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_with_redis_the_launcher_shares_locks_in_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOCK_STORE_URL", raising=False)
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
     monkeypatch.setenv("RASA_WORKERS", "3")
-    servers = Servers()
-    assert servers.rasa_workers == 3
-    lock_store = lock_store_of(servers)  # Rasa fills ${REDIS_URL} in from the environment
-    assert lock_store == {"type": "bot.lock_store.RedisUrlLockStore", "url": "${REDIS_URL}"}
-    assert servers.endpoints_left_out == []
-    monkeypatch.delenv("RASA_WORKERS")
-    assert Servers().rasa_workers >= 1  # one per CPU
+    for database_url in ("postgresql://bank@127.0.0.1/assistant", None):  # Redis wins over SQLite
+        servers = Servers(database_url=database_url)
+        assert servers.rasa_workers == 3
+        assert servers.environment()["LOCK_STORE_URL"] == REDIS_URL
+        assert lock_store_of(servers)["type"] == "bot.lock_store.SharedLockStore"
 
 
 def test_the_printed_configuration_hides_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOCK_STORE_URL", raising=False)
     monkeypatch.setenv("REDIS_URL", "redis://:s3cret@127.0.0.1:6379/1")
     monkeypatch.setenv("RASA_WORKERS", "2")
     status = workers_status(Servers())
     assert status.startswith("2 (locks in Redis") and "s3cret" not in status
     assert "s3cret" not in mask_password("postgresql://bank:s3cret@db/assistant")
-    monkeypatch.delenv("REDIS_URL")
-    assert workers_status(Servers()).startswith("1 (in-memory locks")
-
-
-def test_workers_taking_tickets_at_the_same_moment_never_share_one(
-    redis_db: redis.StrictRedis,
-) -> None:
-    """Rasa's own Redis store reads, changes and writes a lock back: two workers can get the
-    same ticket and process one conversation at once. Here each change is a transaction."""
-    stores = [RedisUrlLockStore(url=REDIS_URL) for _ in range(4)]
-
-    def take(store: RedisUrlLockStore) -> list[int]:
-        return [store.issue_ticket("cardholder-2") for _ in range(100)]
-
-    with ThreadPoolExecutor(max_workers=len(stores)) as pool:
-        tickets = [t for taken in pool.map(take, stores) for t in taken]
-    assert len(tickets) == len(set(tickets)) == 400
-    assert sorted(tickets) == list(range(400))  # first come, first served, none skipped
-    for ticket in tickets:
-        stores[ticket % 4].cleanup("cardholder-2", ticket)
-    assert not redis_db.exists(stores[0].key_prefix + "cardholder-2")  # all served: removed

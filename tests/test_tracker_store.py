@@ -11,7 +11,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from bot.launcher import Servers
@@ -30,7 +30,9 @@ async def test_a_conversation_is_read_back_by_a_new_store(
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.delenv("REDIS_URL", raising=False)
     servers = Servers(database_url=database_url)  # endpoints.yml exactly as the launcher gives it
-    monkeypatch.setenv("ACTION_ENDPOINT_URL", servers.environment()["ACTION_ENDPOINT_URL"])
+    for name in ("ACTION_ENDPOINT_URL", "LOCK_STORE_URL"):  # as the launcher gives Rasa
+        if name in servers.environment():
+            monkeypatch.setenv(name, servers.environment()[name])
     config = read_endpoint_config(str(servers.endpoints_path()), "tracker_store")
     first = TrackerStore.create(config, domain)  # exactly as `rasa run` builds it
     tracker = DialogueStateTracker.from_events(
@@ -134,4 +136,27 @@ async def test_only_new_events_are_written_and_sessions_are_kept_apart(
     full = await store.retrieve_full_tracker("lean-2")
     assert len(full.events) == rows() == 9
     assert await store.retrieve("nobody") is None
+    store.engine.dispose()
+
+
+async def test_a_tracker_this_store_read_is_saved_without_counting_its_rows_again(
+    database_url: str, domain: Domain
+) -> None:
+    store = DatabaseUrlTrackerStore(domain=domain, url=database_url)
+    statements: list[str] = []
+    event.listen(
+        store.engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_args: statements.append(statement.lower()),
+    )
+    await store.save(conversation(domain, "lean-3"))  # made here, not read: counted in the table
+    assert sum("count(" in s for s in statements) == 1
+    statements.clear()
+    tracker = await store.retrieve("lean-3")  # each message: read, add events, save
+    tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)
+    tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)  # saved twice: the second save writes only the newest event
+    assert not any("count(" in s for s in statements)
+    assert len((await store.retrieve("lean-3")).events) == len(tracker.events) == 7
     store.engine.dispose()

@@ -60,6 +60,9 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(MAX_BACKOFF_S, 5 * 2**attempts))
 
 
+FLOOD_PAUSE = "delivery"  # the row of telegram_pauses that delivery rounds wait for
+
+
 class TelegramDelivery:
     def __init__(
         self,
@@ -76,7 +79,6 @@ class TelegramDelivery:
         self.zone = zone or local_zone()
         self.reminders = Reminders(store)
         self.records = TelegramRecords(store)
-        self.paused_until: datetime | None = None
 
     def due(self, at: datetime, limit: int = BATCH) -> list[OutgoingMessage]:
         """Undelivered Telegram messages not given up on and not waiting for a retry time."""
@@ -125,6 +127,17 @@ class TelegramDelivery:
         with self.store._session() as session:
             return set(session.execute(query).scalars())
 
+    def paused(self, at: datetime) -> bool:
+        """Whether a flood limit (told to any worker) still holds."""
+        pause = models.TelegramPause
+        query = select(pause.name).where(pause.name == FLOOD_PAUSE, pause.until > at)
+        with self.store._session() as session:
+            return session.execute(query).first() is not None
+
+    def pause(self, until: datetime) -> None:
+        with self.store._session() as session, session.begin():
+            session.merge(models.TelegramPause(name=FLOOD_PAUSE, until=until))
+
     def note(self, message_id: int, status: str, error: str, at: datetime) -> None:
         """Record a failed attempt; after MAX_ATTEMPTS a retry becomes ``failed``."""
         with self.store._session() as session, session.begin():
@@ -144,10 +157,9 @@ class TelegramDelivery:
         """One bounded pass over at most BATCH messages."""
         at = self.clock()
         result = Round()
-        if self.paused_until is not None and at < self.paused_until:
+        if self.paused(at):
             result.paused = True
             return result
-        self.paused_until = None
         waiting_chats = self.chats_waiting(at)
         scripts: dict[str, str | None] = {}
         for message in self.due(at):
@@ -167,7 +179,7 @@ class TelegramDelivery:
                 await self.sender.send(chat_id, self.bridge.as_reply(message, scripts[chat_id]))
             except RetryAfter as error:
                 seconds = retry_seconds(error)
-                self.paused_until = at + timedelta(seconds=seconds)
+                self.pause(until=at + timedelta(seconds=seconds))
                 logger.warning("Telegram flood limit: pausing delivery for %.0f s", seconds)
                 result.paused = True
                 return result

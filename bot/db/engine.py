@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, create_engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import QueuePool, StaticPool
 
 
@@ -27,7 +29,39 @@ def create_db_engine(url: str) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, future=True, pool_size=5, max_overflow=10)
+    event.listen(engine, "checkin", _note_return)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+# A pooled connection that sat unused longer than this is checked before it is handed out (the
+# database may have restarted meanwhile, or a firewall dropped it); one in steady use is not:
+# SQLAlchemy's pool_pre_ping checks every time, a round trip more for each query under load.
+PING_AFTER_IDLE_S = 5.0
+
+
+def _note_return(_dbapi_connection, record) -> None:  # noqa: ANN001 - pool event arguments
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001 - pool event
+    returned_at = record.info.get("returned_at")
+    if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_S:
+        return  # a new connection, or one used moments ago
+    try:
+        _ping(dbapi_connection)
+    except Exception as error:  # noqa: BLE001 - whatever the driver raises: the connection is gone
+        # the pool discards this connection and hands out a fresh one instead
+        raise DisconnectionError(f"a pooled connection was dead: {error}") from error
+
+
+def _ping(dbapi_connection) -> None:  # noqa: ANN001 - a DB-API connection
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    finally:
+        cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects

@@ -268,6 +268,16 @@ class TelegramCallback(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc, index=True)
 
 
+class TelegramPause(Base):
+    """Until when Telegram asked the bot to send nothing more (a flood limit's ``retry_after``):
+    kept here so the delivery rounds of every Rasa worker wait, not only the one that was told."""
+
+    __tablename__ = "telegram_pauses"
+
+    name = Column(String(32), primary_key=True)
+    until = Column(DateTime(timezone=True), nullable=False)
+
+
 class TelegramDelivery(Base):
     """Why an outbox message for Telegram is not delivered yet: ``retry`` (after
     ``next_attempt_at``), or for good: ``blocked`` (the cardholder blocked the bot), ``failed``

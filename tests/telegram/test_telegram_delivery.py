@@ -105,6 +105,24 @@ async def test_a_flood_limit_pauses_and_the_message_is_sent_once_after_the_wait(
     assert undelivered(sqlite_store) == []
 
 
+async def test_a_flood_limit_told_to_one_worker_pauses_every_worker(
+    sqlite_store: Store, bot: Bot, fake_api: FakeBotApi
+) -> None:
+    clock = Clock(MORNING)
+    first_worker = delivery_for(sqlite_store, bot, clock)
+    second_worker = delivery_for(sqlite_store, bot, clock)  # another Rasa process, same database
+    first_worker.bridge.outbox.post("5005", "telegram", "system", "您的申请已通过")
+    fake_api.flood_once["sendMessage"] = 3
+
+    assert (await first_worker.run_once()).paused
+    clock.now = MORNING + timedelta(seconds=1)
+    assert (await second_worker.run_once()).paused  # told through the database
+    assert len(fake_api.calls_of("sendMessage")) == 1
+    clock.now = MORNING + timedelta(seconds=3)
+    assert (await second_worker.run_once()).delivered == 1
+    assert [c.status for c in fake_api.calls_of("sendMessage")] == [429, 200]
+
+
 async def test_a_blocked_user_is_recorded_and_not_retried(
     sqlite_store: Store, bot: Bot, fake_api: FakeBotApi
 ) -> None:

@@ -102,10 +102,19 @@ def texts(api: FakeBotApi, chat_id: int) -> list[str]:
 
 
 def test_the_webhook_is_registered_with_the_secret(servers: Servers, api: FakeBotApi) -> None:
-    # registered by a start listener that may still run while /status already answers
-    (call,) = api.wait_for(lambda: api.calls_of("setWebhook"), seconds=15)
-    assert call.params["url"] == PUBLIC_URL and call.params["secret_token"] == SECRET
-    assert set(call.params["allowed_updates"]) == {"message", "edited_message", "callback_query"}
+    # registered by a start listener of each Rasa worker (the same registration: Telegram keeps
+    # one), which may still run while /status already answers
+    workers = servers.rasa_workers
+    api.wait_for(lambda: len(api.calls_of("setWebhook")) >= workers, seconds=15)
+    calls = api.calls_of("setWebhook")
+    assert len(calls) == workers
+    for call in calls:
+        assert call.params["url"] == PUBLIC_URL and call.params["secret_token"] == SECRET
+        assert set(call.params["allowed_updates"]) == {
+            "message",
+            "edited_message",
+            "callback_query",
+        }
 
 
 def test_requests_without_the_right_secret_are_refused_unread(

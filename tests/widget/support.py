@@ -34,8 +34,10 @@ class WidgetClient:
     """A cardholder's socket: session request, history, acknowledged messages, bot replies."""
 
     def __init__(
-        self, servers: Servers, session_id: str | None = None, transport: str = "polling"
+        self, servers: Servers, session_id: str | None = None, transport: str = "websocket"
     ) -> None:
+        # A websocket, as the widget opens: with several Rasa workers the server refuses
+        # long-polling (its requests could land on different workers).
         self.client = socketio.Client(reconnection=False)
         self.session_id = session_id
         self.history: list[dict[str, Any]] | None = None
