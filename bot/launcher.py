@@ -69,21 +69,28 @@ def _answers(url: str) -> bool:
         return False
 
 
-def listening_sockets(port: int) -> int | None:
-    """How many sockets listen on ``port`` on this machine (each Rasa worker has its own once
-    it serves); None where /proc/net does not tell."""
-    count, told = 0, False
+def tcp_sockets(port: int, state: str) -> set[str] | None:
+    """The inodes of this machine's TCP sockets on local ``port`` in ``state`` (``0A``:
+    listening, ``01``: established); None where /proc/net does not tell."""
+    inodes: set[str] | None = None
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table, encoding="ascii") as rows:
                 next(rows, None)
-                told = True
+                inodes = set() if inodes is None else inodes
                 for row in rows:
-                    local, state = row.split()[1], row.split()[3]
-                    count += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
+                    fields = row.split()
+                    if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(fields[9])
         except OSError:
             continue
-    return count if told else None
+    return inodes
+
+
+def listening_sockets(port: int) -> int | None:
+    """How many sockets listen on ``port`` (each Rasa worker has its own once it serves)."""
+    listening = tcp_sockets(port, "0A")
+    return None if listening is None else len(listening)
 
 
 def without_unset_blocks(text: str, env: Mapping[str, str]) -> tuple[str, list[str]]:

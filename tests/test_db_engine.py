@@ -17,9 +17,9 @@ def pings(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     made: list[object] = []
     real_ping = engine_module._ping
 
-    def counted(dbapi_connection: object) -> None:
+    def counted(dialect: object, dbapi_connection: object) -> bool:
         made.append(dbapi_connection)
-        real_ping(dbapi_connection)
+        return real_ping(dialect, dbapi_connection)
 
     monkeypatch.setattr(engine_module, "_ping", counted)
     return made

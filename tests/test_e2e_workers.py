@@ -25,7 +25,7 @@ from bot.db import models
 from bot.db.scratch import scratch_postgres_database
 from bot.db.seed import seed
 from bot.db.store import Store
-from bot.launcher import Servers, free_port, listening_sockets
+from bot.launcher import Servers, free_port, listening_sockets, tcp_sockets
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.support import Chat, seeded_database
 from tests.widget.support import WidgetClient
@@ -88,12 +88,8 @@ def rasa_workers(servers: Servers) -> list[int]:
 
 def established_connections(pid: int, port: int) -> int:
     """Connections to ``port`` that process ``pid`` holds open (from /proc)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for row in Path(table).read_text().splitlines()[1:]:
-            fields = row.split()
-            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(fields[9])
+    inodes = tcp_sockets(port, "01")
+    assert inodes is not None, "this test reads /proc/net"
     held = 0
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:

@@ -30,8 +30,12 @@ def create_db_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     engine = create_engine(url, future=True, pool_size=5, max_overflow=10)
+
+    def ping_if_idle(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001 - pool event
+        _ping_if_idle(engine.dialect, dbapi_connection, record)
+
     event.listen(engine, "checkin", _note_return)
-    event.listen(engine, "checkout", _ping_if_idle)
+    event.listen(engine, "checkout", ping_if_idle)
     return engine
 
 
@@ -45,23 +49,22 @@ def _note_return(_dbapi_connection, record) -> None:  # noqa: ANN001 - pool even
     record.info["returned_at"] = time.monotonic()
 
 
-def _ping_if_idle(dbapi_connection, record, _proxy) -> None:  # noqa: ANN001 - pool event
+def _ping_if_idle(dialect, dbapi_connection, record) -> None:  # noqa: ANN001 - pool objects
     returned_at = record.info.get("returned_at")
     if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_S:
         return  # a new connection, or one used moments ago
     try:
-        _ping(dbapi_connection)
-    except Exception as error:  # noqa: BLE001 - whatever the driver raises: the connection is gone
+        alive = _ping(dialect, dbapi_connection)
+    except Exception:  # noqa: BLE001 - whatever the driver raises: the connection is unusable
+        alive = False
+    if not alive:
         # the pool discards this connection and hands out a fresh one instead
-        raise DisconnectionError(f"a pooled connection was dead: {error}") from error
+        raise DisconnectionError("a pooled connection was dead")
 
 
-def _ping(dbapi_connection) -> None:  # noqa: ANN001 - a DB-API connection
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("SELECT 1")
-    finally:
-        cursor.close()
+def _ping(dialect, dbapi_connection) -> bool:  # noqa: ANN001 - the dialect, a DB-API connection
+    """The dialect's own ping (what pool_pre_ping runs): False when the connection is gone."""
+    return dialect.do_ping(dbapi_connection)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
