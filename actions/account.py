@@ -9,10 +9,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import CalmAction, conversation_id, money, store, verified_account
+from actions.common import CalmAction, escalate, money, store, verified_account
 from bot.clock import now_utc, today
 from bot.conversation.consequences import overdraft_threshold_reached, stage
-from bot.conversation.escalation import priority_of
 from bot.db.store import AccountView
 
 RECENT_PAYMENT_DAYS = 14
@@ -84,11 +83,9 @@ class ActionCheckPayment(CalmAction):
                 paid_at=paid_at.date().isoformat(),
             )
         else:
-            store().escalate(
-                conversation_id(tracker),
+            escalate(
+                tracker,
                 "payment_not_found",
-                priority_of("payment_not_found"),
-                account.account_id,
                 claim=tracker.latest_message.get("text", "")[:500],
             )
             dispatcher.utter_message(response="utter_payment_not_found")

@@ -13,7 +13,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.channels.client_metadata import CLIENT_METADATA_KEY, INTERNAL_CHANNELS
+from bot.conversation.escalation import priority_of
 from bot.db.store import AccountView, Store
+from bot.identity.sessions import VerifiedSessions
 from bot.nlg import localise_message
 from bot.plans import PlanError, PolicyError, load_policy
 from bot.privacy import install_log_masking
@@ -47,11 +50,58 @@ def latest_text(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
 
+def verified_sessions() -> VerifiedSessions:
+    return _verified_sessions_of(store())
+
+
+@lru_cache(maxsize=1)
+def _verified_sessions_of(database: Store) -> VerifiedSessions:
+    return VerifiedSessions(database)
+
+
+def _latest_user_event(tracker: Tracker) -> dict[str, Any]:
+    """The cardholder's latest message as a channel delivered it (a specialist's hand-back
+    replays an intent through Rasa's internal collector channel, which is not the channel)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and event.get("input_channel") not in INTERNAL_CHANNELS:
+            return event
+    return {}
+
+
+def conversation_channel(tracker: Tracker) -> str | None:
+    return _latest_user_event(tracker).get("input_channel")
+
+
+def client_of(tracker: Tracker) -> str | None:
+    """The keyed client address the channel attached to the message (never the address)."""
+    metadata = _latest_user_event(tracker).get("metadata") or {}
+    client = metadata.get(CLIENT_METADATA_KEY) if isinstance(metadata, dict) else None
+    return client if isinstance(client, str) else None
+
+
+def verified_account_id(tracker: Tracker) -> str | None:
+    """The account this conversation is verified for, from the server's verified sessions,
+    never from slots (whoever can write a tracker can write slots)."""
+    return verified_sessions().current(conversation_id(tracker), conversation_channel(tracker))
+
+
+def escalate(tracker: Tracker, reason: str, **detail: Any) -> None:
+    """The one way an action opens (or adds to) a case: with the priority the reason has, the
+    verified account if any, and the conversation's channel, so the specialist's replies and
+    decisions reach the cardholder where they wrote."""
+    store().escalate(
+        conversation_id(tracker),
+        reason,
+        priority_of(reason),
+        verified_account_id(tracker),
+        channel=conversation_channel(tracker),
+        **detail,
+    )
+
+
 def verified_account(tracker: Tracker) -> AccountView | None:
     """The account, only once identity is verified in this conversation."""
-    if not tracker.get_slot("verified"):
-        return None
-    account_id = tracker.get_slot("account_id")
+    account_id = verified_account_id(tracker)
     return store().get_account(account_id) if account_id else None
 
 
@@ -104,7 +154,7 @@ class CalmFormValidation(FormValidationAction, ABC):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        if self.needs_verified_identity and not tracker.get_slot("verified"):
+        if self.needs_verified_identity and verified_account_id(tracker) is None:
             return []
         return domain_slots
 

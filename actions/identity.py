@@ -1,4 +1,10 @@
-"""Goals that need identity, and the identity form's checks."""
+"""Goals that need identity, and the identity form's checks.
+
+Whether the conversation is verified is the server's decision (bot.identity): the slots
+``verified`` and ``account_id`` only mirror it for the dialogue, and are set back when the
+server's verification has ended. The card digits wait in the database between the two
+questions, never in a slot, so no identity digit reaches the tracker store.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,37 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import CalmFormValidation, conversation_id, latest_intent, store
+from actions.common import (
+    CalmFormValidation,
+    answer_calmly,
+    client_of,
+    conversation_channel,
+    conversation_id,
+    escalate,
+    latest_intent,
+    store,
+    verified_account_id,
+)
 from bot.clock import today
-from bot.conversation.escalation import priority_of
 from bot.conversation.goals import goal_for_intent
-from bot.conversation.identity import VERIFIED_MARK, read_card_and_id, read_id_last4
+from bot.conversation.identity import CARD_GIVEN, VERIFIED_MARK, read_card_and_id, read_id_last4
 from bot.handoff.rules import matching_rules
-from bot.settings import load_settings
+from bot.identity import knowledge
+from bot.identity.knowledge import CheckResult, KnowledgeCheck
+from bot.identity.pending import PendingCards
+
+
+def identity_slots(account_id: str | None) -> list[dict[str, Any]]:
+    """The dialogue's mirror of the server's verification."""
+    if account_id:
+        return [SlotSet("verified", True), SlotSet("account_id", account_id)]
+    return [SlotSet("verified", False), SlotSet("account_id", None)]
 
 
 class ActionStartGoal(Action):
-    """Remember what the cardholder wants, so the steps after the identity form know."""
+    """Remember what the cardholder wants, so the steps after the identity form know; bring the
+    identity slots in line with the server first (a channel may have verified the cardholder,
+    or a verification may have expired)."""
 
     def name(self) -> str:
         return "action_start_goal"
@@ -27,17 +53,35 @@ class ActionStartGoal(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        return await answer_calmly(dispatcher, lambda: self.act(dispatcher, tracker))
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         intent = latest_intent(tracker)
         goal = goal_for_intent(intent)
-        if tracker.get_slot("verification_locked"):
-            dispatcher.utter_message(response="utter_identity_locked")
+        account_id = verified_account_id(tracker)
+        events = identity_slots(account_id)
+        if account_id is None and tracker.get_slot("verified"):
+            dispatcher.utter_message(response="utter_identity_expired")
+        lock = None
+        if account_id is None:
+            lock = KnowledgeCheck(store()).lock_of(conversation_id(tracker), client_of(tracker))
+        if lock or tracker.get_slot("verification_locked"):
+            dispatcher.utter_message(response=locked_response(lock))
+            events.append(SlotSet("verification_locked", True))
         elif intent == "inform_hardship":
             dispatcher.utter_message(response="utter_reassure_worry")
-            if not tracker.get_slot("verified"):
+            if account_id is None:
                 dispatcher.utter_message(response="utter_identity_intro")
-        elif not tracker.get_slot("verified"):
+        elif account_id is None:
             dispatcher.utter_message(response="utter_identity_intro")
-        return [SlotSet("pending_goal", goal)]
+        return [*events, SlotSet("pending_goal", goal)]
+
+
+def locked_response(lock: str | None) -> str:
+    """A lock of this conversation, or of the card, the client or everyone (throttling)."""
+    if lock in (None, knowledge.LOCKED_CONVERSATION):
+        return "utter_identity_locked"
+    return "utter_identity_throttled"
 
 
 class ValidateIdentityForm(CalmFormValidation):
@@ -53,72 +97,81 @@ class ValidateIdentityForm(CalmFormValidation):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        # A locked verification asks nothing more: the form ends and the flow falls through.
-        return [] if tracker.get_slot("verification_locked") else domain_slots
+        # Verified (here or by the channel) or locked: nothing to ask, the form ends and the
+        # flow goes on (a locked verification falls through quietly after its explanation).
+        if tracker.get_slot("verification_locked") or verified_account_id(tracker):
+            return []
+        return domain_slots
 
     async def validate_card_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("verified"):
-            return {"card_last4": VERIFIED_MARK}
+        if verified_account_id(tracker):
+            return {"card_last4": VERIFIED_MARK, "id_last4": VERIFIED_MARK}
         card, ident = read_card_and_id(str(value or ""))
         if card is None:
             dispatcher.utter_message(response="utter_invalid_last4")
             return {"card_last4": None}
         if ident is not None:
             return self._check(card, ident, dispatcher, tracker)
-        return {"card_last4": card}
+        PendingCards(store()).keep(conversation_id(tracker), card)
+        return {"card_last4": CARD_GIVEN}
 
     async def validate_id_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot("verified"):
+        if verified_account_id(tracker):
             return {"id_last4": VERIFIED_MARK}
         ident = read_id_last4(str(value or ""))
-        card = tracker.get_slot("card_last4")
         if ident is None:
             dispatcher.utter_message(response="utter_invalid_last4")
             return {"id_last4": None}
-        if not card:
-            return {"id_last4": None}
+        card = PendingCards(store()).take(conversation_id(tracker))
+        if card is None:  # asked for the card again (it waited too long, or was never given)
+            return {"card_last4": None, "id_last4": None}
         return self._check(card, ident, dispatcher, tracker)
 
     def _check(
         self, card: str, ident: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        account = store().verify_identity(
-            conversation_id(tracker), card, ident, tracker.get_latest_input_channel()
-        )
-        if account is not None:
-            dispatcher.utter_message(response="utter_identity_verified", name=account.holder_name)
-            for rule in matching_rules(account, today()):
-                store().escalate(
-                    conversation_id(tracker),
-                    f"rule:{rule.name}",
-                    rule.priority,
-                    account.account_id,
-                    channel=tracker.get_latest_input_channel(),
-                    rule=rule.description,
-                )
-            return {
-                "verified": True,
-                "account_id": account.account_id,
-                "card_last4": VERIFIED_MARK,
-                "id_last4": VERIFIED_MARK,
-                "verify_attempts": 0,
-            }
-        attempts = int(tracker.get_slot("verify_attempts") or 0) + 1
-        limit = load_settings().max_verification_attempts
-        cleared: dict[str, Any | None] = {
-            "card_last4": None,
-            "id_last4": None,
-            "verify_attempts": attempts,
-        }
-        if attempts >= limit:
-            store().escalate(
-                conversation_id(tracker), "identity_failed", priority_of("identity_failed")
-            )
+        sender, channel = conversation_id(tracker), conversation_channel(tracker)
+        PendingCards(store()).forget(sender)
+        result = KnowledgeCheck(store()).check(sender, channel, card, ident, client_of(tracker))
+        if result.outcome == knowledge.VERIFIED and result.account is not None:
+            return self._verified(result, dispatcher, tracker)
+        cleared: dict[str, Any] = {"card_last4": None, "id_last4": None}
+        if result.outcome == knowledge.WRONG and result.remaining > 0:
+            dispatcher.utter_message(response="utter_identity_retry", remaining=result.remaining)
+            return cleared
+        reason = "identity_ambiguous" if result.outcome == knowledge.AMBIGUOUS else None
+        escalate(tracker, "identity_failed", outcome=reason or result.outcome)
+        if result.outcome == knowledge.AMBIGUOUS:
+            dispatcher.utter_message(response="utter_identity_ambiguous")
+        elif result.outcome == knowledge.WRONG:
             dispatcher.utter_message(response="utter_identity_locked")
-            return {**cleared, "verification_locked": True}
-        dispatcher.utter_message(response="utter_identity_retry", remaining=limit - attempts)
-        return cleared
+        else:
+            dispatcher.utter_message(response=locked_response(result.outcome))
+        return {**cleared, "verification_locked": True}
+
+    def _verified(
+        self, result: CheckResult, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        account = result.account
+        assert account is not None
+        dispatcher.utter_message(response="utter_identity_verified", name=account.holder_name)
+        for rule in matching_rules(account, today()):
+            store().escalate(
+                conversation_id(tracker),
+                f"rule:{rule.name}",
+                rule.priority,  # the rule's own priority, not the reason's
+                account.account_id,
+                channel=conversation_channel(tracker),
+                rule=rule.description,
+            )
+        return {
+            "verified": True,
+            "account_id": account.account_id,
+            "card_last4": VERIFIED_MARK,
+            "id_last4": VERIFIED_MARK,
+            "verify_attempts": 0,
+        }

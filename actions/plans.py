@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     CalmAction,
     conversation_id,
+    escalate,
     localised_buttons,
     money,
     percent,
@@ -20,7 +21,6 @@ from actions.common import (
     verified_account,
 )
 from bot.clock import today
-from bot.conversation.escalation import priority_of
 from bot.db.store import OfferView
 from bot.plans import propose
 
@@ -77,11 +77,9 @@ class ActionProposePlans(CalmAction):
         options = proposal["options"]
         if proposal.get("escalate") or not options:
             reason = proposal.get("escalation_reason") or "没有合适的自动方案"
-            store().escalate(
-                sender,
+            escalate(
+                tracker,
                 "no_plan_fits",
-                priority_of("no_plan_fits"),
-                account.account_id,
                 escalation_reason=reason,
                 hardship_id=hardship.id,
                 offer_batch=batch,
@@ -181,11 +179,9 @@ class ActionConfirmPlan(CalmAction):
         sender = conversation_id(tracker)
         recorded = store().create_agreement(sender, account.account_id, offer)
         if recorded.status == "pending_approval":
-            store().escalate(
-                sender,
+            escalate(
+                tracker,
                 "plan_approval",
-                priority_of("plan_approval"),
-                account.account_id,
                 reference=recorded.reference,
                 offer_id=offer.id,
             )

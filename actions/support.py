@@ -14,12 +14,14 @@ from actions.common import (
     CalmAction,
     CalmFormValidation,
     conversation_id,
+    escalate,
     latest_intent,
     latest_text,
     store,
     verified_account,
+    verified_account_id,
 )
-from bot.conversation.escalation import priority_of, reason_for_intent
+from bot.conversation.escalation import reason_for_intent
 from bot.handoff.availability import availability, describe_next_contact
 from bot.handoff.cases import Cases
 
@@ -40,7 +42,7 @@ LEAVE_FORM = [ActiveLoop(None), SlotSet("requested_slot", None)]
 
 
 def account_id_of(tracker: Tracker) -> Any:
-    return tracker.get_slot("account_id") if tracker.get_slot("verified") else None
+    return verified_account_id(tracker)
 
 
 class ActionAnswer(CalmAction):
@@ -68,17 +70,6 @@ class ActionAnswer(CalmAction):
             if account is not None:
                 utter_personal_consequences(dispatcher, account)
         return []
-
-
-def escalate(tracker: Tracker, reason: str, **detail: Any) -> None:
-    store().escalate(
-        conversation_id(tracker),
-        reason,
-        priority_of(reason),
-        account_id_of(tracker),
-        channel=tracker.get_latest_input_channel(),
-        **detail,
-    )
 
 
 def tell_when_a_person_comes(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
@@ -231,16 +222,59 @@ class ActionMisunderstood(CalmAction):
         return LEAVE_FORM + tell_when_a_person_comes(dispatcher)
 
 
+FALLBACK_ACTIONS = ("action_misunderstood", "action_default_fallback")
+
+
 def consecutive_fallbacks(events: list[dict[str, Any]]) -> int:
-    """How many of the latest user messages in a row fell back (derived, never stored)."""
+    """How many of the latest user messages in a row fell back, in NLU (``nlu_fallback``) or in
+    the dialogue (no policy sure of the next step): derived, never stored."""
     count = 0
+    answered = False  # whether a fallback action answered the user message being looked at
     for event in reversed(events):
+        if event.get("event") == "action" and event.get("name") in FALLBACK_ACTIONS:
+            answered = True
         if event.get("event") != "user":
             continue
-        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") != "nlu_fallback":
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent != "nlu_fallback" and not answered:
             break
         count += 1
+        answered = False
     return count
+
+
+class ActionDefaultFallback(CalmAction):
+    """Rasa's core fallback (no policy sure what comes next), which replied with the
+    technical-problem text (``utter_default``) although nothing had failed: the cause of most
+    false alarms in issue 15's trial. Now a clarification that fits where the conversation is:
+    the question of the open form again, the plans on the table as buttons, or the likely
+    meanings; two in a row go to a person, as misunderstandings do."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        # this message fell back too: count it with those right before it
+        latest = max(i for i, e in enumerate(tracker.events) if e.get("event") == "user")
+        fallbacks = 1 + consecutive_fallbacks(tracker.events[:latest])
+        if fallbacks >= MISUNDERSTANDINGS_BEFORE_HANDOFF:
+            escalate(tracker, "misunderstood", message=latest_text(tracker)[:500])
+            return LEAVE_FORM + tell_when_a_person_comes(dispatcher)
+        requested = tracker.get_slot("requested_slot")
+        if tracker.active_loop.get("name") and requested:
+            dispatcher.utter_message(response="utter_clarify_step")
+            dispatcher.utter_message(response=f"utter_ask_{requested}")
+            return []
+        if tracker.get_slot("selected_offer"):
+            dispatcher.utter_message(response="utter_clarify_confirm")
+            return []
+        if tracker.get_slot("offer_batch"):
+            dispatcher.utter_message(response="utter_clarify_plan_choice")
+            return []
+        dispatcher.utter_message(response="utter_misunderstood")
+        return []
 
 
 class ValidateLeaveMessageForm(CalmFormValidation):

@@ -21,3 +21,9 @@ def today() -> date:
 def now_utc() -> datetime:
     """Timezone-aware UTC now, for timestamps stored in the database."""
     return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime: SQLite hands back naive datetimes, which
+    were stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -30,6 +30,7 @@ DEFAULT_MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
 CREDENTIALS = PROJECT_ROOT / "credentials.yml"
 ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
 STARTUP_TIMEOUT_S = 180
+RASA_REQUEST_MAX_BYTES = 64 * 1024
 _ENV_REFERENCE = re.compile(r"\$\{(\w+)\}")
 
 
@@ -156,9 +157,17 @@ class Servers:
                 "RASA_TELEMETRY_ENABLED": "false",
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+                # the demo page is served by the Rasa server itself: its own origin
+                "ALLOWED_ORIGINS": f"{self.rasa_url},http://localhost:{self.rasa_port}",
             }
         )
+        env.update({k: v for k, v in os.environ.items() if k == "ALLOWED_ORIGINS"})
         env.update(self.extra_env)
+        # every child must agree on the shared secrets: resolved once, here
+        settings = load_settings(env)
+        env["ACTION_SERVER_TOKEN"] = settings.action_server_token
+        env["IDENTITY_PEPPER"] = settings.identity_pepper
+        env["WIDGET_TOKEN_SECRET"] = settings.widget_token_secret
         if not env.get("LOCK_STORE_URL"):
             shared = env.get("REDIS_URL") or sqlite_lock_url(env["DATABASE_URL"])
             if shared:
@@ -217,11 +226,13 @@ class Servers:
         for port in (self.rasa_port, self.actions_port, self.console_port):
             if port is not None and not port_is_free(port):
                 raise LaunchError(f"port {port} is already in use; stop what uses it first")
+        os.umask(0o077)  # databases, logs and secrets made from here on: owner only
         python = sys.executable
         self._spawn(
             "actions",
-            [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)],
-        )
+            [python, "-m", "bot.action_server", "--actions", "actions",
+             "--port", str(self.actions_port)],
+        )  # fmt: skip
         self._spawn(
             "rasa",
             [
@@ -231,14 +242,37 @@ class Servers:
                 "--interface", "127.0.0.1",
                 "--endpoints", str(self.endpoints_path()),
                 "--credentials", str(self.credentials_path()),
-                "--enable-api",
-                "--cors", "*",
+                *self.rasa_api_arguments(),
             ],
-            env={"SANIC_WORKERS": str(self.rasa_workers)},
+            env={
+                "SANIC_WORKERS": str(self.rasa_workers),
+                # sanic refuses larger bodies before any handler reads them (413); the REST
+                # channel and the widget allow MAX_REQUEST_BYTES, Telegram's updates need more
+                "SANIC_REQUEST_MAX_SIZE": str(RASA_REQUEST_MAX_BYTES),
+            },
         )  # fmt: skip
         if self.console_port:
-            self._spawn("console", [python, "-m", "bot.console", "--port", str(self.console_port)])
+            self._spawn(
+                "console",
+                [python, "-m", "bot.console", "--port", str(self.console_port)],
+                # plain HTTP cookies only for the console on 127.0.0.1 (the demo)
+                env={"CONSOLE_COOKIE_SECURE": self.environment().get("CONSOLE_COOKIE_SECURE")
+                     or "false"},
+            )  # fmt: skip
         self.wait_until_ready()
+
+    def rasa_api_arguments(self) -> list[str]:
+        """Rasa's HTTP API (trackers, events, models) is off unless the bank gives it a
+        credential: RASA_API_TOKEN (``?token=``) and/or RASA_JWT_SECRET. CORS: the allow-list."""
+        settings = load_settings(self.environment())
+        arguments = ["--cors", *settings.allowed_origins]
+        if settings.rasa_api_token or settings.rasa_jwt_secret:
+            arguments.append("--enable-api")
+        if settings.rasa_api_token:
+            arguments += ["--auth-token", settings.rasa_api_token]
+        if settings.rasa_jwt_secret:
+            arguments += ["--jwt-secret", settings.rasa_jwt_secret]
+        return arguments
 
     def wait_until_ready(self, timeout_s: float = STARTUP_TIMEOUT_S) -> float:
         """Block until both answer; return the seconds it took."""
@@ -249,9 +283,10 @@ class Servers:
                     self.stop()
                     raise LaunchError(f"a server exited early with code {process.returncode}")
             actions = _get_json(f"{self.actions_url}/health")
-            status = _get_json(f"{self.rasa_url}/status")
+            # Rasa loads its model before it listens: its channel answering means it is loaded
+            rasa_up = _answers(f"{self.rasa_url}/webhooks/rest/")
             console_up = self.console_url is None or _answers(f"{self.console_url}/login")
-            if actions is not None and status and status.get("model_id") and console_up:
+            if actions is not None and rasa_up and console_up:
                 if self._all_rasa_workers_serve():
                     return time.monotonic() - started
             time.sleep(0.5)
@@ -288,6 +323,12 @@ class Servers:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def api_status(servers: Servers) -> str:
+    if "--enable-api" not in servers.rasa_api_arguments():
+        return "off (set RASA_API_TOKEN or RASA_JWT_SECRET to enable it with a credential)"
+    return f"{servers.rasa_url}/status (needs the token)"
 
 
 def telegram_status(servers: Servers) -> str:
@@ -337,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         actions_port=args.actions_port,
         console_port=args.console_port,
         model=args.model,
+        # the demo page's stand-in for a bank login (off whenever ASSISTANT_ENV=production)
+        extra_env={"WIDGET_DEMO_TOKENS": os.environ.get("WIDGET_DEMO_TOKENS", "1")},
     )
     stopping = False
 
@@ -357,7 +400,9 @@ def main(argv: list[str] | None = None) -> int:
         f"  REST channel   POST {servers.rasa_url}/webhooks/rest/webhook\n"
         '                 body: {"sender": "demo-1", "message": "您好"}\n'
         f"  Web widget     {servers.rasa_url}/webhooks/widget/demo.html  (demo page)\n"
-        f"  Rasa HTTP API  {servers.rasa_url}/status\n"
+        f"                 {servers.rasa_url}/webhooks/widget/demo.html?account=CC-0001"
+        "  (logged in: a demo login token)\n"
+        f"  Rasa HTTP API  {api_status(servers)}\n"
         f"  Action server  {servers.actions_url}/health\n"
         f"  Console        {servers.console_url}/  (专员控制台; demo logins printed above)\n"
         f"  Outbox (REST)  GET {servers.rasa_url}/webhooks/rest/outbox?sender=demo-1\n"

@@ -32,7 +32,19 @@ from rasa.core.lock_store import (
     LockStore,
 )
 from rasa.utils.endpoints import EndpointConfig
-from sqlalchemy import Column, MetaData, String, Table, Text, bindparam, event, inspect, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    case,
+    event,
+    inspect,
+    select,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -52,6 +64,12 @@ class LockBackend(Protocol):
 
     def change(self, conversation_id: str, change: Change) -> Any: ...
 
+    def hit(self, key: str, window: int, window_s: int) -> int:
+        """Count one event for ``key`` in fixed window number ``window`` (of ``window_s``
+        seconds); the count so far in that window. Every worker sees the same counts, so the
+        channels' rate limits hold for a client whichever worker serves it."""
+        ...
+
 
 class RedisLocks:
     """Locks as Redis strings under Rasa's own key prefix."""
@@ -67,10 +85,21 @@ class RedisLocks:
         return 1
     """
 
+    # One round trip; the key expires with its window, so counts never pile up.
+    _HIT = """
+        local count = redis.call('INCR', KEYS[1])
+        if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+        return count
+    """
+
     def __init__(self, url: str) -> None:
         self.key_prefix = DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX
         self.red = redis.StrictRedis.from_url(url, socket_timeout=DEFAULT_SOCKET_TIMEOUT_IN_SECONDS)
         self._compare_and_set = self.red.register_script(self._COMPARE_AND_SET)
+        self._hit = self.red.register_script(self._HIT)
+
+    def hit(self, key: str, window: int, window_s: int) -> int:
+        return int(self._hit(keys=[f"rate:{key}:{window}"], args=[window_s * 2]))
 
     def read(self, conversation_id: str) -> str | None:
         stored = self.red.get(self.key_prefix + conversation_id)
@@ -95,6 +124,15 @@ _locks = Table(
     Column("conversation_id", String, primary_key=True),
     Column("lock", Text, nullable=False),
 )
+_rates = Table(
+    "rate_windows",
+    _metadata,
+    Column("key", String, primary_key=True),
+    Column("window", Integer, nullable=False),
+    Column("count", Integer, nullable=False),
+)
+# Rows of past windows are removed now and then (every this many hits of a worker).
+RATE_SWEEP_EVERY = 1000
 
 
 class SQLiteLocks:
@@ -119,6 +157,32 @@ class SQLiteLocks:
         self._write = upsert.on_conflict_do_update(
             index_elements=[_locks.c.conversation_id], set_={"lock": upsert.excluded.lock}
         )
+        counted = sqlite_insert(_rates).values(
+            key=bindparam("key"), window=bindparam("window"), count=1
+        )
+        self._count = counted.on_conflict_do_update(
+            index_elements=[_rates.c.key],
+            set_={
+                "count": case(
+                    (_rates.c.window == counted.excluded.window, _rates.c.count + 1), else_=1
+                ),
+                "window": counted.excluded.window,
+            },
+        )
+        self._read_count = select(_rates.c.count).where(_rates.c.key == bindparam("key"))
+        self._sweep = _rates.delete().where(_rates.c.window < bindparam("window"))
+        self._hits = 0
+
+    def hit(self, key: str, window: int, window_s: int) -> int:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.execute(self._count, {"key": key, "window": window})
+            count = connection.execute(self._read_count, {"key": key}).scalar_one()
+            self._hits += 1
+            if self._hits % RATE_SWEEP_EVERY == 0:
+                connection.execute(self._sweep, {"window": window - 1})
+            connection.commit()
+            return int(count)
 
     def read(self, conversation_id: str) -> str | None:
         with self.engine.connect() as connection:

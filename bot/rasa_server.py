@@ -39,6 +39,8 @@ import ujson
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 
+from bot.privacy import install_log_masking
+
 _PATCHED = "_bot_runtime_fix"
 # Below sanic's keep-alive (5 s), so an idle connection is never reused just as it is closed.
 ACTION_KEEPALIVE_S = 2.0
@@ -412,21 +414,53 @@ def copy_log_arguments_only_for_debug_logs() -> None:
             module.copy = _CopyForDebugLogs()
 
 
-def apply_fixes() -> None:
-    """Install every fix (idempotent)."""
-    validate_action_results_with_one_validator()
-    resolve_event_types_from_a_table()
-    reuse_action_server_connections()
-    load_models_with_lazy_policies()
-    plan_each_graph_run_once()
-    run_graphs_without_a_scheduler()
-    call_the_traced_prediction_directly()
-    join_sparse_features_directly()
-    spread_connections_over_workers()
-    copy_log_arguments_only_for_debug_logs()
+# The versions every fix was written and tested for (their internals are what is patched).
+WRITTEN_FOR = {"rasa": "3.6.21", "sanic": "21.12.", "tensorflow": "2.12."}
+FIXES = (
+    validate_action_results_with_one_validator,
+    resolve_event_types_from_a_table,
+    reuse_action_server_connections,
+    load_models_with_lazy_policies,
+    plan_each_graph_run_once,
+    run_graphs_without_a_scheduler,
+    call_the_traced_prediction_directly,
+    join_sparse_features_directly,
+    spread_connections_over_workers,
+    copy_log_arguments_only_for_debug_logs,
+)
+
+
+def versions_differ() -> list[str]:
+    """The packages installed in other versions than the fixes were written for."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    differ = []
+    for package, expected in WRITTEN_FOR.items():
+        try:
+            installed = version(package)
+        except PackageNotFoundError:
+            installed = "none"
+        if not installed.startswith(expected):
+            differ.append(f"{package} {installed} (written for {expected})")
+    return differ
+
+
+def apply_fixes() -> list[str]:
+    """Install every fix (idempotent) and return their names; none, with a warning, when Rasa,
+    sanic or TensorFlow is not the version they were written for (stock Rasa then runs)."""
+    differ = versions_differ()
+    if differ:
+        logging.getLogger(__name__).warning("runtime fixes off: %s", "; ".join(differ))
+        return []
+    for fix in FIXES:
+        fix()
+    names = [fix.__name__ for fix in FIXES]
+    logging.getLogger(__name__).info("runtime fixes on: %s", ", ".join(names))
+    return names
 
 
 def main() -> None:
+    install_log_masking()
     apply_fixes()
     from rasa.__main__ import main as rasa_main
 

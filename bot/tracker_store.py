@@ -17,15 +17,18 @@ from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import REQUESTED_SLOT
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.events import SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
+from bot.conversation.identity import CARD_GIVEN, VERIFIED_MARK
 from bot.db.engine import create_db_engine
+from bot.privacy import MASK, mask_identity_digits, mentions_identity
 from bot.settings import load_settings
 
 
@@ -89,7 +92,10 @@ class DatabaseUrlTrackerStore(SQLTrackerStore):
                 stored = connection.execute(
                     self._statements.latest_session_count, {"sender": tracker.sender_id}
                 ).scalar_one()
-            rows = [_row(tracker.sender_id, event) for event in events[stored:]]
+            rows = [
+                _row(tracker.sender_id, event, data)
+                for event, data in zip(events[stored:], stored_forms(events, stored), strict=True)
+            ]
             if rows:
                 connection.execute(self._statements.insert, rows)
         _note_stored(tracker, len(events))
@@ -125,9 +131,59 @@ class _Statements:
         self.insert = table.insert()
 
 
-def _row(sender_id: str, event: Any) -> dict[str, Any]:
+IDENTITY_SLOTS = ("card_last4", "id_last4")
+KEPT_SLOT_VALUES = (None, VERIFIED_MARK, CARD_GIVEN)
+
+
+def stored_forms(events: list[Any], start: int) -> list[dict[str, Any]]:
+    """``events[start:]`` as stored, without identity digits: a message answering the identity
+    form (or naming a card or ID) keeps its words but not its digits, in its text, its parse
+    and its entities, and the identity slots keep no value but "given" / "verified". The
+    actions saw the message as it was; whoever reads the conversation later does not."""
+    forms: list[dict[str, Any]] = []
+    requested = None
+    for index, event in enumerate(events):
+        if isinstance(event, SlotSet) and event.key == REQUESTED_SLOT:
+            requested = event.value
+        if index < start:
+            continue
+        data = event.as_dict()
+        if isinstance(event, UserUttered) and (
+            requested in IDENTITY_SLOTS or mentions_identity(event.text or "")
+        ):
+            data = _without_identity_digits(data)
+        elif (
+            isinstance(event, SlotSet)
+            and event.key in IDENTITY_SLOTS
+            and event.value not in KEPT_SLOT_VALUES
+        ):
+            data["value"] = MASK
+        forms.append(data)
+    return forms
+
+
+def _without_identity_digits(data: dict[str, Any]) -> dict[str, Any]:
+    data = dict(data)
+    data["text"] = mask_identity_digits(data.get("text") or "")
+    parse = dict(data.get("parse_data") or {})
+    if "text" in parse:
+        parse["text"] = mask_identity_digits(parse["text"] or "")
+    entities = []
+    for entity in parse.get("entities") or []:
+        entity = dict(entity)
+        if isinstance(entity.get("value"), str):
+            entity["value"] = mask_identity_digits(entity["value"])
+        elif isinstance(entity.get("value"), (int, float)):
+            entity["value"] = MASK
+        entities.append(entity)
+    if entities:
+        parse["entities"] = entities
+    data["parse_data"] = parse
+    return data
+
+
+def _row(sender_id: str, event: Any, data: dict[str, Any]) -> dict[str, Any]:
     """The columns Rasa's own store writes for one event."""
-    data = event.as_dict()
     return {
         "sender_id": sender_id,
         "type_name": event.type_name,

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.db.scratch import DEFAULT_ADMIN_URL, scratch_postgres_database
 from bot.db.seed import seed
 from bot.db.store import Store
+
+if TYPE_CHECKING:
+    from bot.launcher import Servers
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", DEFAULT_ADMIN_URL)
 os.environ.setdefault("BOT_TODAY", "2026-11-22")
@@ -29,6 +34,33 @@ def _postgres_database() -> Iterator[str]:
         yield url
     finally:
         database.__exit__(None, None, None)
+
+
+# The REST servers that several modules share (test_e2e_rest, test_e2e_trust_boundary): one
+# start for all, each module with its own sender ids. The last test of the session that uses
+# them floods the per-client limit (every test is one client, 127.0.0.1).
+REST_CLIENT_LIMIT = 200
+
+
+@pytest.fixture(scope="session")
+def rest_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from tests.support import seeded_database
+
+    return seeded_database(tmp_path_factory.mktemp("e2e"))
+
+
+@pytest.fixture(scope="session")
+def rest_servers(rest_database: str) -> Iterator[Servers]:
+    from bot.launcher import Servers, free_port
+
+    with Servers(
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        database_url=rest_database,
+        log_dir=Path("tests/artifacts/e2e-logs"),
+        extra_env={"BOT_TODAY": "2026-11-22", "RATE_LIMIT_PER_CLIENT": str(REST_CLIENT_LIMIT)},
+    ) as running:
+        yield running
 
 
 @pytest.fixture

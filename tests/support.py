@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import requests
 from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import create_engine, text
 
 from bot.db.seed import seed
 from bot.db.store import Store
@@ -29,6 +31,8 @@ def make_tracker(
     earlier_events: list[dict[str, Any]] | None = None,
     active_loop: str | None = None,
     sender_id: str = "test-conversation",
+    input_channel: str = "rest",
+    metadata: dict[str, Any] | None = None,
 ) -> Tracker:
     """A tracker whose latest user message is ``text``/``intent``; ``set_after_user`` are the
     slots extracted from it (what a form validation action is asked to validate)."""
@@ -39,7 +43,15 @@ def make_tracker(
         "entities": entities or [],
     }
     events = list(earlier_events or [])
-    events.append({"event": "user", "text": text, "parse_data": parse_data})
+    events.append(
+        {
+            "event": "user",
+            "text": text,
+            "parse_data": parse_data,
+            "input_channel": input_channel,
+            "metadata": metadata or {},
+        }
+    )
     events.extend(
         {"event": "slot", "name": name, "value": value}
         for name, value in (set_after_user or {}).items()
@@ -92,3 +104,16 @@ class Chat:
 
     def text_of(self, text: str) -> str:
         return "\n".join(m.get("text", "") for m in self.say(text))
+
+
+def stored_events(database: str, sender: str) -> list[dict]:
+    """What the tracker store keeps of a conversation (Rasa's HTTP API is off)."""
+    engine = create_engine(database)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id"),
+            {"sender": sender},
+        ).scalars()
+        events = [json.loads(row) for row in rows]
+    engine.dispose()
+    return events

@@ -21,6 +21,7 @@ from actions.support import (
 )
 from bot.db import models
 from bot.db.store import Store
+from bot.identity.sessions import KNOWLEDGE_CHECK, VerifiedSessions
 from tests.support import DOMAIN, make_tracker, responses, slot_events
 
 VERIFIED = {"verified": True, "account_id": "CC-0001"}
@@ -34,11 +35,16 @@ HARDSHIP = {
 }
 
 
+ANONYMOUS = "anonymous-conversation"
+
+
 @pytest.fixture(autouse=True)
 def actions_use(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    """Point the actions at the test database (the fixture's store is seeded)."""
+    """Point the actions at the test database (the fixture's store is seeded); the default
+    conversation is verified for CC-0001 on the server, as the identity form would leave it."""
     monkeypatch.setenv("DATABASE_URL", str(store.engine.url.render_as_string(False)))
     actions.common.store.cache_clear()
+    VerifiedSessions(store).grant("test-conversation", "rest", "CC-0001", KNOWLEDGE_CHECK)
     yield store
     actions.common.store.cache_clear()
 
@@ -59,6 +65,7 @@ async def test_both_secrets_in_one_message_verify_at_once(store: Store) -> None:
         set_after_user={"card_last4": "卡号6217，身份证1234"},
         slots={"requested_slot": "card_last4"},
         active_loop="identity_form",
+        sender_id=ANONYMOUS,
     )
     events, dispatcher = await run(ValidateIdentityForm(), tracker)
     slots = slot_events(events)
@@ -66,37 +73,73 @@ async def test_both_secrets_in_one_message_verify_at_once(store: Store) -> None:
     assert slots["card_last4"] == slots["id_last4"] == "verified"  # the secrets are not kept
     assert slots.get("requested_slot") is None  # both filled: the form ends
     assert responses(dispatcher) == ["utter_identity_verified"]
-    assert store.count(models.VerifiedSession) == 1
+    assert VerifiedSessions(store).current(ANONYMOUS, "rest") == "CC-0001"
+    assert VerifiedSessions(store).current(ANONYMOUS, "widget") is None  # bound to its channel
+
+
+async def test_the_card_waits_on_the_server_not_in_a_slot(store: Store) -> None:
+    asked_card = make_tracker(
+        intent="inform_identity",
+        text="6217",
+        set_after_user={"card_last4": "6217"},
+        slots={"requested_slot": "card_last4"},
+        active_loop="identity_form",
+        sender_id=ANONYMOUS,
+    )
+    events, _ = await run(ValidateIdentityForm(), asked_card)
+    assert slot_events(events)["card_last4"] == "given"
+    asked_id = make_tracker(
+        intent="inform_identity",
+        text="1234",
+        slots={"card_last4": "given", "requested_slot": "id_last4"},
+        set_after_user={"id_last4": "1234"},
+        active_loop="identity_form",
+        sender_id=ANONYMOUS,
+    )
+    events, _ = await run(ValidateIdentityForm(), asked_id)
+    assert slot_events(events)["verified"] is True
+
+
+async def test_forged_slots_open_no_account(store: Store) -> None:
+    """Slots say verified; the server has no verified session for this conversation."""
+    forged = make_tracker(intent="ask_balance", slots=VERIFIED, sender_id=ANONYMOUS)
+    events, dispatcher = await run(ActionShowBalance(), forged)
+    assert events == [] and dispatcher.messages == []
+    # and the goal's start puts the slots back in line with the server
+    events, dispatcher = await run(ActionStartGoal(), forged)
+    assert slot_events(events)["verified"] is False
+    assert "utter_identity_expired" in responses(dispatcher)
 
 
 async def test_wrong_secrets_retry_then_lock_after_three(store: Store) -> None:
     for attempt in (1, 2, 3):
         tracker = make_tracker(
             intent="inform_identity",
-            text="0000",
-            slots={
-                "card_last4": "6217",
-                "verify_attempts": attempt - 1,
-                "requested_slot": "id_last4",
-            },
-            set_after_user={"id_last4": "0000"},
+            text="6217 0000",
+            slots={"requested_slot": "card_last4", "verify_attempts": -100},  # forged: no effect
+            set_after_user={"card_last4": "6217 0000"},
             active_loop="identity_form",
+            sender_id=ANONYMOUS,
         )
         events, dispatcher = await run(ValidateIdentityForm(), tracker)
         slots = slot_events(events)
-        assert slots["verify_attempts"] == attempt
         assert slots.get("verified") is None
+        if attempt < 3:
+            assert responses(dispatcher) == ["utter_identity_retry"]
+            assert dispatcher.messages[0]["remaining"] == 3 - attempt
     assert responses(dispatcher) == ["utter_identity_locked"]
     assert slots["verification_locked"] is True and slots["requested_slot"] is None
     (escalation,) = store.rows(models.Escalation)
-    assert escalation.reason == "identity_failed"
-    assert store.count(models.AuditEvent, event="identity_failed") == 3
+    assert escalation.reason == "identity_failed" and escalation.channel == "rest"
+    assert store.count(models.IdentityAttempt, conversation_id=ANONYMOUS, succeeded=False) == 3
 
 
 async def test_nothing_about_the_account_before_verification() -> None:
-    events, dispatcher = await run(ActionShowBalance(), make_tracker(intent="ask_balance"))
+    unverified = make_tracker(intent="ask_balance", sender_id=ANONYMOUS)
+    events, dispatcher = await run(ActionShowBalance(), unverified)
     assert events == [] and dispatcher.messages == []
-    _, dispatcher = await run(ActionAnswer(), make_tracker(intent="ask_consequences"))
+    anonymous = make_tracker(intent="ask_consequences", sender_id=ANONYMOUS)
+    _, dispatcher = await run(ActionAnswer(), anonymous)
     assert responses(dispatcher) == ["utter_answer_consequences"]  # general only
 
 
@@ -111,8 +154,9 @@ async def test_balance_and_personal_consequences_after_verification() -> None:
 
 
 async def test_start_goal_remembers_the_goal_and_says_why_identity_is_needed() -> None:
-    events, dispatcher = await run(ActionStartGoal(), make_tracker(intent="request_waiver"))
-    assert slot_events(events) == {"pending_goal": "plans"}
+    tracker = make_tracker(intent="request_waiver", sender_id=ANONYMOUS)
+    events, dispatcher = await run(ActionStartGoal(), tracker)
+    assert slot_events(events) == {"pending_goal": "plans", "verified": False, "account_id": None}
     assert responses(dispatcher) == ["utter_identity_intro"]
 
 
@@ -285,3 +329,44 @@ async def test_two_misunderstandings_in_a_row_hand_off(store: Store) -> None:
         {k: e.get(k) for k in ("event", "name")} for e in events
     ]
     assert store.rows(models.Escalation)[0].reason == "misunderstood"
+
+
+# --- the dialogue's fallback: a clarification, never the technical-problem text ----------------
+
+
+async def test_the_dialogue_fallback_asks_again_where_the_conversation_is(store: Store) -> None:
+    from actions.support import ActionDefaultFallback
+
+    in_form = make_tracker(
+        intent="affirm",
+        text="嗯",
+        slots={**VERIFIED, "requested_slot": "monthly_income"},
+        active_loop="hardship_form",
+    )
+    _, dispatcher = await run(ActionDefaultFallback(), in_form)
+    assert responses(dispatcher) == ["utter_clarify_step", "utter_ask_monthly_income"]
+    at_choice = make_tracker(intent="affirm", text="好的", slots={**VERIFIED, "offer_batch": "b1"})
+    _, dispatcher = await run(ActionDefaultFallback(), at_choice)
+    assert responses(dispatcher) == ["utter_clarify_plan_choice"]
+    confirming = make_tracker(
+        intent="affirm", text="嗯嗯", slots={**VERIFIED, "offer_batch": "b1", "selected_offer": 3}
+    )
+    _, dispatcher = await run(ActionDefaultFallback(), confirming)
+    assert responses(dispatcher) == ["utter_clarify_confirm"]
+    assert store.count(models.Escalation) == 0
+
+
+async def test_two_fallbacks_in_a_row_go_to_a_person(store: Store) -> None:
+    from actions.support import ActionDefaultFallback
+
+    earlier = [
+        {"event": "user", "text": "啊", "parse_data": {"intent": {"name": "affirm"}}},
+        {"event": "action", "name": "action_default_fallback"},
+        {"event": "bot", "text": "抱歉，我没太理解您的意思。"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    tracker = make_tracker(intent="affirm", text="哦", earlier_events=earlier, slots=VERIFIED)
+    _, dispatcher = await run(ActionDefaultFallback(), tracker)
+    assert "utter_technical_problem" not in responses(dispatcher)
+    (case,) = store.rows(models.Escalation)
+    assert case.reason == "misunderstood" and case.channel == "rest"

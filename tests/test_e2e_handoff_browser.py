@@ -15,7 +15,7 @@ from bot.db import models
 from bot.db.store import Store
 from bot.launcher import Servers, free_port
 from tests.chromium import requires_chromium
-from tests.console.support import PASSWORDS
+from tests.console.support import PASSWORDS, login
 from tests.console.test_browser import ARTIFACTS, browser, log_in
 from tests.support import seeded_store
 from tests.test_e2e_rest import Chat, poll_outbox
@@ -41,6 +41,7 @@ SENDER = "handoff-browser-1"
 def stack(tmp_path: Path) -> Iterator[tuple[Servers, Store]]:
     store = seeded_store(tmp_path)
     set_user(store, "zhang", "张敏", "specialist", PASSWORDS["zhang"], replace=True)
+    set_user(store, "boss", "王芳", "supervisor", PASSWORDS["boss"], replace=True)
     with Servers(
         rasa_port=free_port(),
         actions_port=free_port(),
@@ -97,7 +98,16 @@ def test_a_specialist_works_a_live_case_while_the_cardholder_chats_over_rest(
     application = wait.until(
         expected.presence_of_element_located((By.ID, f"application-{reference}"))
     )
-    application.find_element(By.CSS_SELECTOR, "button.approve").click()
+    # four eyes (policy/plans.yml): the specialist who negotiated it cannot approve it; the
+    # supervisor does, from the console's API
+    assert not application.find_elements(By.CSS_SELECTOR, "button.approve")
+    supervisor = login(servers.console_url, "boss")
+    decided = supervisor.post(
+        f"{servers.console_url}/api/applications/{reference}/decision",
+        json={"approve": True, "note": "收入证明已核实"},
+        timeout=30,
+    )
+    assert decided.status_code == 200, decided.text
     assert any(reference in m["text"] for m in poll_outbox(servers, SENDER, "已审批通过"))
     (agreement,) = store.rows(models.Agreement, reference=reference)
     assert agreement.status == "approved"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,12 +28,13 @@ from bot.db.seed import seed
 from bot.db.store import Store
 from bot.launcher import Servers, free_port, listening_sockets, tcp_sockets
 from tests.conftest import POSTGRES_ADMIN_URL
-from tests.support import Chat, seeded_database
+from tests.support import Chat, seeded_database, stored_events
 from tests.widget.support import WidgetClient
 
 pytestmark = [pytest.mark.servers, pytest.mark.model, pytest.mark.postgres]
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
+API_TOKEN = secrets.token_urlsafe(24)  # made per run, never in the repository
 WORKERS = 2
 
 
@@ -60,6 +62,7 @@ def database(configuration: str, tmp_path_factory: pytest.TempPathFactory) -> It
 def servers(configuration: str, database: str) -> Iterator[Servers]:
     env = {"BOT_TODAY": "2026-11-22", "RASA_WORKERS": str(WORKERS)}
     if configuration == "production":
+        env["RASA_API_TOKEN"] = API_TOKEN  # a bank turns Rasa's API on with a credential
         redis.StrictRedis.from_url(REDIS_URL, socket_timeout=2).ping()  # Redis runs (.ci/run)
         env["REDIS_URL"] = REDIS_URL
     with Servers(
@@ -127,7 +130,7 @@ def test_connections_opened_at_once_are_spread_over_the_workers(servers: Servers
                    for _ in range(24)]  # fmt: skip
 
     def status(connection: http.client.HTTPConnection) -> int:
-        connection.request("GET", "/status")
+        connection.request("GET", "/webhooks/rest/")
         response = connection.getresponse()
         response.read()
         return response.status
@@ -209,11 +212,28 @@ def test_one_cardholders_messages_sent_at_once_are_all_kept(servers: Servers) ->
 
     with ThreadPoolExecutor(max_workers=len(texts)) as pool:
         assert set(pool.map(send, texts)) == {200}
-    tracker = requests.get(f"{servers.rasa_url}/conversations/{sender}/tracker", timeout=30).json()
-    said = [e["text"] for e in tracker["events"] if e.get("event") == "user"]
+    events = stored_events(servers.environment()["DATABASE_URL"], sender)
+    said = [e["text"] for e in events if e.get("event") == "user"]
     assert sorted(said) == sorted(texts)  # none lost: the workers took turns on the conversation
-    answers = [e for e in tracker["events"] if e.get("event") == "bot"]
+    answers = [e for e in events if e.get("event") == "bot"]
     assert len(answers) >= len(texts)
+
+
+def test_rasas_api_needs_its_token_when_a_bank_turns_it_on(
+    servers: Servers, configuration: str
+) -> None:
+    tracker_url = f"{servers.rasa_url}/conversations/workers-api/tracker"
+    status_url = f"{servers.rasa_url}/status"
+    if configuration != "production":
+        assert requests.get(status_url, timeout=30).status_code == 404  # off: not there at all
+        return
+    assert requests.get(status_url, timeout=30).status_code == 401
+    assert requests.get(tracker_url, params={"token": "guess"}, timeout=30).status_code == 401
+    forged = [{"event": "slot", "name": "verified", "value": True}]
+    put = requests.put(f"{tracker_url}/events", json=forged, timeout=30)
+    assert put.status_code == 401
+    answer = requests.get(status_url, params={"token": API_TOKEN}, timeout=30)
+    assert answer.status_code == 200 and answer.json()["model_id"]
 
 
 def test_the_widget_talks_over_websockets_that_stay_with_one_worker(servers: Servers) -> None:

@@ -4,6 +4,7 @@ SQLite file, and the launcher picks the shared store the configuration allows.""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import yaml
 
 from bot.channels.background import one_worker_at_a_time
 from bot.launcher import Servers, mask_password, sqlite_lock_url, workers_status
-from bot.lock_store import RedisLocks, SharedLockStore, SQLiteLocks
+from bot.lock_store import RedisLocks, SharedLockStore, SQLiteLocks, backend_for
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
@@ -186,3 +187,21 @@ def test_the_printed_configuration_hides_passwords(monkeypatch: pytest.MonkeyPat
     status = workers_status(Servers())
     assert status.startswith("2 (locks in Redis") and "s3cret" not in status
     assert "s3cret" not in mask_password("postgresql://bank:s3cret@db/assistant")
+
+
+def test_rate_counts_are_shared_by_every_worker(lock_url: str) -> None:
+    """Two workers' guards count one client together (the channels' rate limits)."""
+    from bot.channels.guard import SharedWindow
+
+    first, second = backend_for(lock_url), backend_for(lock_url)
+    key = f"client-{uuid.uuid4().hex}"
+    windows = [SharedWindow(5, backend, "k") for backend in (first, second)]
+    allowed = [windows[i % 2].allow(key, now=1_000_000.0) for i in range(8)]
+    assert allowed == [True] * 5 + [False] * 3
+    assert windows[0].allow(key, now=1_000_060.0)  # the next minute starts again
+
+
+def test_a_dead_rate_counter_lets_messages_through() -> None:
+    from bot.channels.guard import SharedWindow
+
+    assert SharedWindow(1, backend_for("redis://127.0.0.1:1/0"), "k").allow("client")

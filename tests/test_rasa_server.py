@@ -329,3 +329,16 @@ def test_the_fixes_leave_every_parse_of_the_held_out_texts_unchanged(tmp_path) -
     parses = json.loads((tmp_path / "parses.json").read_text(encoding="utf-8"))
     assert len(parses["fixed"]) == len(texts) > 100
     assert parses["fixed"] == parses["plain"]
+
+
+def test_the_fixes_check_the_versions_they_were_written_for(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot import rasa_server
+
+    assert rasa_server.versions_differ() == []  # the pinned lock
+    assert len(apply_fixes()) == len(rasa_server.FIXES)
+    monkeypatch.setitem(rasa_server.WRITTEN_FOR, "rasa", "3.7.")
+    with caplog.at_level("WARNING"):
+        assert apply_fixes() == []
+    assert "runtime fixes off: rasa 3.6.21 (written for 3.7.)" in caplog.text

@@ -21,16 +21,6 @@ def test_seed_is_idempotent_and_matches_the_demo_file(store: Store) -> None:
     assert account.overdue_days(date(2026, 11, 22)) == 47
 
 
-def test_identity_needs_both_secrets_and_every_attempt_is_audited(store: Store) -> None:
-    assert store.verify_identity("c1", "6217", "9999", "rest") is None
-    assert store.verify_identity("c1", "0000", "1234", "rest") is None
-    account = store.verify_identity("c1", "8832", "567x", "rest")  # lower-case x accepted
-    assert account is not None and account.account_id == "CC-0002"
-    events = [row.event for row in store.rows(models.AuditEvent, conversation_id="c1")]
-    assert events == ["identity_failed", "identity_failed", "identity_verified"]
-    assert store.count(models.VerifiedSession, conversation_id="c1") == 1
-
-
 def test_offers_agreements_and_applications(store: Store) -> None:
     proposal = {
         "affordable_monthly": 700.0,

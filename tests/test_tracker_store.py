@@ -30,7 +30,7 @@ async def test_a_conversation_is_read_back_by_a_new_store(
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.delenv("REDIS_URL", raising=False)
     servers = Servers(database_url=database_url)  # endpoints.yml exactly as the launcher gives it
-    for name in ("ACTION_ENDPOINT_URL", "LOCK_STORE_URL"):  # as the launcher gives Rasa
+    for name in ("ACTION_ENDPOINT_URL", "LOCK_STORE_URL", "ACTION_SERVER_TOKEN"):  # as for Rasa
         if name in servers.environment():
             monkeypatch.setenv(name, servers.environment()[name])
     config = read_endpoint_config(str(servers.endpoints_path()), "tracker_store")

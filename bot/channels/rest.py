@@ -1,14 +1,19 @@
 """The REST channel with the product's promises: every message gets a calm answer.
 
 Rasa's own channel answers an empty body with a server error and a crashed action server with
-silence. This one checks the request first, trims over-long texts (saying so), and when a turn
+silence. This one checks the request first (the caller's bearer token when ``REST_API_TOKEN`` is
+set, the body's size, the sender id's namespace, bot.channels.guard's limits), and when a turn
 produced no reply at all (action server down, an internal error) answers with the technical-problem
 message, so the cardholder is never left waiting without a word.
+
+The channel is meant for the bank's own app backend, which knows its customer; in production it
+requires the bearer token (docs/security.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
@@ -17,16 +22,36 @@ from typing import Any
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, Sanic, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.client_metadata import CLIENT_METADATA_KEY, with_client
+from bot.channels.guard import InputGuard
 from bot.channels.handoff_bridge import HandoffBridge
+from bot.channels.senders import rest_sender_problem
 from bot.privacy import mask
 from bot.responses import render
 from bot.settings import load_settings
 
 logger = logging.getLogger(__name__)
-MAX_SENDER_CHARS = 128
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address as sanic sees it (behind a proxy: sanic's PROXIES_COUNT /
+    REAL_IP_HEADER settings decide what counts)."""
+    return request.remote_addr or request.ip or None
+
+
+def bearer_ok(request: Request, token: str) -> bool:
+    """No token configured: open (the localhost demo); else the request must carry it."""
+    if not token:
+        return True
+    given = request.headers.get("authorization", "")
+    scheme, _, value = given.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode(), token.encode()
+    )
 
 
 def read_request(body: Any) -> tuple[str | None, str | None, str | None]:
@@ -34,10 +59,9 @@ def read_request(body: Any) -> tuple[str | None, str | None, str | None]:
     if not isinstance(body, dict):
         return None, None, '请求体必须是 JSON 对象，例如 {"sender": "u1", "message": "您好"}'
     sender, text = body.get("sender"), body.get("message")
-    if not isinstance(sender, (str, int)) or not str(sender).strip():
-        return None, None, "缺少 sender（会话编号）"
-    if len(str(sender)) > MAX_SENDER_CHARS:
-        return None, None, f"sender 不能超过 {MAX_SENDER_CHARS} 个字符"
+    problem = rest_sender_problem(sender)
+    if problem:
+        return None, None, problem
     if text is not None and not isinstance(text, str):
         return None, None, "message 必须是文本"
     return str(sender), text or "", None
@@ -50,12 +74,24 @@ class CalmRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         webhook = Blueprint("calm_rest_webhook", __name__)
-        limit = load_settings().max_message_chars
+        settings = load_settings()
+        guard = InputGuard(settings)
         bridge = HandoffBridge()
+        unauthorised = {"error": "需要有效的访问令牌（Authorization: Bearer …）"}
         stop = asyncio.Event()
 
         def agent_of(app: Sanic) -> Any:
             return getattr(app.ctx, "agent", None)
+
+        @webhook.listener("before_server_start")
+        async def calm_size_limit(app: Sanic, _loop: Any) -> None:
+            """Sanic refuses a body over REQUEST_MAX_SIZE before any route runs; say so in
+            the same words as every other refusal, on every route of the server."""
+
+            async def too_large(_request: Request, _error: Exception) -> HTTPResponse:
+                return response.json({"error": "请求体过大"}, status=413)
+
+            app.error_handler.add(PayloadTooLarge, too_large)
 
         @webhook.listener("after_server_start")
         async def start_resume_loop(app: Sanic, _loop: Any) -> None:
@@ -72,13 +108,21 @@ class CalmRestInput(RestInput):
         @webhook.route("/outbox", methods=["GET"])
         async def outbox(request: Request) -> HTTPResponse:
             """Messages no request was waiting for (a specialist's reply, a decision)."""
+            if not bearer_ok(request, settings.rest_api_token):
+                return response.json(unauthorised, status=401)
             sender = (request.args.get("sender") or "").strip()
-            if not sender or len(sender) > MAX_SENDER_CHARS:
-                return response.json({"error": "缺少 sender（会话编号）"}, status=400)
+            problem = rest_sender_problem(sender)
+            if problem:
+                return response.json({"error": problem}, status=400)
             return response.json(await bridge.deliver(agent_of(request.app), self.name(), sender))
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not bearer_ok(request, settings.rest_api_token):
+                return response.json(unauthorised, status=401)
+            if len(request.body or b"") > settings.max_request_bytes:
+                too_big = {"error": f"请求体不能超过 {settings.max_request_bytes} 字节"}
+                return response.json(too_big, status=413)
             try:
                 body = request.json
             except Exception:  # noqa: BLE001 - sanic raises its own error type for bad JSON
@@ -86,11 +130,14 @@ class CalmRestInput(RestInput):
             sender, text, problem = read_request(body)
             if problem:
                 return response.json({"error": problem}, status=400)
-            if not text.strip():
-                reply = render("utter_empty_message")
-                return response.json([{"recipient_id": sender, "text": reply}])
-            trimmed = len(text) > limit
-            if bridge.hold(sender, text[:limit]):
+            address = client_address(request)
+            metadata = with_client(self.get_metadata(request), address)
+            refusal = guard.refusal(sender, metadata.get(CLIENT_METADATA_KEY), text)
+            if refusal:
+                reply = render(refusal.response, text, **dict(refusal.values))
+                answer = [{"recipient_id": sender, "text": reply}]
+                return response.json(answer, status=refusal.status)
+            if bridge.hold(sender, text):
                 # a specialist holds the chat: the bot stays silent, the message waits for them
                 pending = await bridge.deliver(agent_of(request.app), self.name(), sender)
                 return response.json(pending)
@@ -98,11 +145,7 @@ class CalmRestInput(RestInput):
             try:
                 await on_new_message(
                     UserMessage(
-                        text[:limit],
-                        collector,
-                        sender,
-                        input_channel=self.name(),
-                        metadata=self.get_metadata(request),
+                        text, collector, sender, input_channel=self.name(), metadata=metadata
                     )
                 )
             except CancelledError:
@@ -114,9 +157,6 @@ class CalmRestInput(RestInput):
                 messages.append(
                     {"recipient_id": sender, "text": render("utter_technical_problem", text)}
                 )
-            if trimmed:
-                note = render("utter_message_trimmed", text, limit=limit)
-                messages.append({"recipient_id": sender, "text": note})
             messages.extend(await bridge.deliver(agent_of(request.app), self.name(), sender))
             return response.json(messages)
 

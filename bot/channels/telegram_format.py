@@ -54,3 +54,10 @@ def command_of(text: str) -> str | None:
         return None
     word = text[1:].split(maxsplit=1)[0] if len(text) > 1 else ""
     return word.split("@", 1)[0].lower() or None
+
+
+def command_argument(text: str) -> str:
+    """What follows the command word: ``/link 12345678`` → ``12345678`` (deep links
+    ``t.me/<bot>?start=<code>`` arrive as ``/start <code>``)."""
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 and text.startswith("/") else ""

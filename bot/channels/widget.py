@@ -26,9 +26,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.client_metadata import CLIENT_METADATA_KEY, with_client
+from bot.channels.guard import InputGuard
 from bot.channels.handoff_bridge import HandoffBridge
 from bot.channels.widget_history import merged, store_entries, tracker_entries
 from bot.channels.widget_sessions import SeenIds, read_message, valid_session_id
+from bot.identity.sessions import WIDGET_TOKEN, VerifiedSessions
+from bot.identity.tokens import WidgetLogin, issue_token, read_token
 from bot.privacy import mask
 from bot.responses import render
 from bot.settings import PROJECT_ROOT, load_settings
@@ -98,8 +102,13 @@ class WidgetInput(SocketIOInput):
         return WidgetOutput(self.sio, self.bot_message_evt) if self.sio else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        settings = load_settings()
         sio = AsyncServer(
-            async_mode="sanic", cors_allowed_origins=[], transports=socket_transports()
+            async_mode="sanic",
+            # None: same origin only; a bank lists the pages that embed the widget
+            cors_allowed_origins=list(settings.allowed_origins) or None,
+            transports=socket_transports(),
+            max_http_buffer_size=settings.max_request_bytes,
         )
         self.sio = sio
         webhook = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
@@ -117,6 +126,19 @@ class WidgetInput(SocketIOInput):
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @webhook.route("/demo-token", methods=["GET"])
+        async def demo_token(request: Request) -> HTTPResponse:
+            """The demo's stand-in for a bank's logged-in page (``WIDGET_DEMO_TOKENS=1`` only):
+            a short-lived login token for a demo cardholder."""
+            if not settings.widget_demo_tokens:
+                return response.json({"error": "not found"}, status=404)
+            account_id = (request.args.get("account") or "").strip()
+            store = channel.bridge.store
+            if not account_id or await asyncio.to_thread(store.get_account, account_id) is None:
+                return response.json({"error": "没有这个演示持卡人"}, status=404)
+            token = issue_token(account_id, settings.widget_token_secret)
+            return response.json({"token": token}, headers={"Cache-Control": "no-store"})
 
         @webhook.route("/<name:str>", methods=["GET"])
         async def static(_: Request, name: str) -> HTTPResponse:
@@ -149,10 +171,14 @@ class WidgetConnections:
         self.channel = channel
         self.sio = sio
         self.on_new_message = on_new_message
-        self.limit = load_settings().max_message_chars
+        self.settings = load_settings()
+        self.guard = InputGuard(self.settings)
         self.bridge = HandoffBridge()
+        self.verified = VerifiedSessions(self.bridge.store, self.settings)
         self.seen = SeenIds()
         self.sessions: dict[str, str] = {}  # socket id -> conversation id, while connected
+        self.clients: dict[str, str | None] = {}  # socket id -> keyed client address
+        self.logins: dict[str, WidgetLogin] = {}  # socket id -> the bank's login, if any
         self.stop = asyncio.Event()
         self.app: Sanic | None = None
 
@@ -164,21 +190,57 @@ class WidgetConnections:
         event = self.channel.bot_message_evt
         await self.sio.emit(event, message, room=session_id, namespace=NAMESPACE)
 
-    async def connect(self, sid: str, _environ: dict, _auth: Any = None) -> bool:
+    async def connect(self, sid: str, environ: dict, _auth: Any = None) -> bool:
+        request = environ.get("sanic.request")
+        address = (request.remote_addr or request.ip) if request is not None else None
+        self.clients[sid] = with_client(None, address).get(CLIENT_METADATA_KEY)
         return True
 
     async def disconnect(self, sid: str, *_reason: Any) -> None:
         self.sessions.pop(sid, None)
+        self.clients.pop(sid, None)
+        self.logins.pop(sid, None)
+
+    async def login_of(self, data: Any) -> WidgetLogin | None:
+        """The bank's login a session request carries (a signed token for a known account)."""
+        token = data.get("token") if isinstance(data, dict) else None
+        login = read_token(token, self.settings.widget_token_secret) if token else None
+        if login is None:
+            return None
+        account = await asyncio.to_thread(self.bridge.store.get_account, login.account_id)
+        return login if account is not None else None
+
+    async def keep_verified(self, sid: str, session_id: str) -> None:
+        """A logged-in socket's conversation stays verified while its token is valid (a
+        verification ends when idle; the token says the bank still knows the customer)."""
+        login = self.logins.get(sid)
+        if login is None or login.conversation_id != session_id or not login.valid():
+            return
+        current = await asyncio.to_thread(self.verified.current, session_id, self.channel.name())
+        if current != login.account_id:
+            await asyncio.to_thread(
+                self.verified.grant, session_id, self.channel.name(), login.account_id,
+                WIDGET_TOKEN,
+            )  # fmt: skip
 
     async def session_request(self, sid: str, data: Any) -> None:
         """Join the conversation's room, confirm its id, then send its history and whatever
         the outbox holds for it. An unknown or foreign id gets a fresh conversation."""
-        requested = data.get("session_id") if isinstance(data, dict) else None
-        tracker = await self.tracker_of(requested) if valid_session_id(requested) else None
-        session_id = requested if valid_session_id(requested) else uuid.uuid4().hex
+        login = await self.login_of(data)
+        if login is not None:
+            # the login names the conversation: the same one on every device of this customer
+            requested = login.conversation_id
+            self.logins[sid] = login
+        else:
+            self.logins.pop(sid, None)
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            requested = requested if valid_session_id(requested) else None
+        tracker = await self.tracker_of(requested) if requested else None
+        session_id = requested or uuid.uuid4().hex
         if tracker is not None and tracker.events and not self.is_ours(tracker):
             session_id, tracker = uuid.uuid4().hex, None
         self.sessions[sid] = session_id
+        await self.keep_verified(sid, session_id)
         await self.sio.enter_room(sid, session_id, namespace=NAMESPACE)
         await self.sio.emit("session_confirm", session_id, to=sid, namespace=NAMESPACE)
         history = await self.history(session_id, tracker)
@@ -214,7 +276,7 @@ class WidgetConnections:
     async def user_message(self, sid: str, data: Any) -> dict[str, Any]:
         """Handle one message; the return value is the client's acknowledgement, which lets it
         drop the message from its resend queue."""
-        message, problem = read_message(data, self.limit)
+        message, problem = read_message(data)
         if message is None:
             return {"ok": False, "error": problem}
         if self.sessions.get(sid) != message.session_id:
@@ -222,14 +284,20 @@ class WidgetConnections:
         if not self.seen.first_time(message.session_id, message.message_id):
             return {"ok": True, "duplicate": True}
         session_id, text = message.session_id, message.text
-        if not text.strip():
-            await self.emit(session_id, {"text": render("utter_empty_message")})
-            return {"ok": True}
-        if self.bridge.hold(session_id, text):
+        refusal = self.guard.refusal(session_id, self.clients.get(sid), text)
+        if refusal:
+            reply = render(refusal.response, text, **dict(refusal.values))
+            await self.emit(session_id, {"text": reply})
+            return {"ok": True, "refused": refusal.response}
+        await self.keep_verified(sid, session_id)
+        if await asyncio.to_thread(self.bridge.hold, session_id, text):
             await self.push_pending(session_id)
             return {"ok": True, "held": True}
         output = WidgetOutput(self.sio, self.channel.bot_message_evt)
         metadata = data.get(self.channel.metadata_key) if isinstance(data, dict) else None
+        metadata = with_client(metadata, None)
+        if self.clients.get(sid):
+            metadata[CLIENT_METADATA_KEY] = self.clients[sid]
         try:
             await self.on_new_message(
                 UserMessage(
@@ -238,7 +306,7 @@ class WidgetConnections:
                     session_id,
                     input_channel=self.channel.name(),
                     message_id=message.message_id,  # lets the history tell the client it arrived
-                    metadata=metadata if isinstance(metadata, dict) else None,
+                    metadata=metadata,
                 )
             )
         except CancelledError:
@@ -247,9 +315,6 @@ class WidgetConnections:
             logger.exception("message from %s failed", mask(session_id))
         if output.sent == 0:
             await self.emit(session_id, {"text": render("utter_technical_problem", text)})
-        if message.trimmed:
-            note = render("utter_message_trimmed", text, limit=self.limit)
-            await self.emit(session_id, {"text": note})
         await self.push_pending(session_id)
         return {"ok": True}
 

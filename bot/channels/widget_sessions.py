@@ -12,7 +12,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+from bot.channels.senders import WIDGET_ID, WIDGET_LOGIN_ID
+
+SESSION_ID = WIDGET_ID
 MESSAGE_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 
@@ -22,20 +24,27 @@ def valid_session_id(value: Any) -> bool:
     return isinstance(value, str) and bool(SESSION_ID.match(value))
 
 
+def valid_conversation_id(value: Any) -> bool:
+    """An anonymous session id, or one derived from a login token (given by the server only)."""
+    return valid_session_id(value) or (
+        isinstance(value, str) and bool(WIDGET_LOGIN_ID.match(value))
+    )
+
+
 @dataclass(frozen=True)
 class IncomingMessage:
     session_id: str
     text: str
     message_id: str | None
-    trimmed: bool
 
 
-def read_message(data: Any, limit: int) -> tuple[IncomingMessage | None, str | None]:
-    """(message, problem): problem names what is wrong with an unusable event."""
+def read_message(data: Any) -> tuple[IncomingMessage | None, str | None]:
+    """(message, problem): problem names what is wrong with an unusable event (a text's
+    length is bot.channels.guard's to judge)."""
     if not isinstance(data, dict):
         return None, "message event must be an object"
     session_id = data.get("session_id")
-    if not valid_session_id(session_id):
+    if not valid_conversation_id(session_id):
         return None, "missing or malformed session_id"
     text = data.get("message")
     if text is None:
@@ -47,7 +56,7 @@ def read_message(data: Any, limit: int) -> tuple[IncomingMessage | None, str | N
         isinstance(message_id, str) and MESSAGE_ID.match(message_id)
     ):
         return None, "malformed message_id"
-    return IncomingMessage(session_id, text[:limit], message_id, len(text) > limit), None
+    return IncomingMessage(session_id, text, message_id), None
 
 
 class SeenIds:

@@ -14,16 +14,17 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic.response import json as sanic_json
 
-from bot.console import casefile, dashboard, events, sessions
+from bot.console import approvals, casefile, dashboard, events, sessions, throttle
 from bot.console.auth import (
     clear_session_cookie,
+    client_address,
     current_user,
     login_required,
     set_session_cookie,
 )
 from bot.console.errors import ApiError, bad_request, conflict, forbidden, not_found
 from bot.db.store import Store
-from bot.handoff.cases import OUTCOMES, CaseError, Cases
+from bot.handoff.cases import OUTCOMES, CaseError, CaseForbidden, Cases
 from bot.settings import load_settings
 
 api = Blueprint("console_api", url_prefix="/api")
@@ -38,6 +39,10 @@ def reply(body: Any, status: int = 200) -> HTTPResponse:
 
 def _store(request: Request) -> Store:
     return request.app.ctx.store
+
+
+def _four_eyes(request: Request) -> bool:
+    return request.app.ctx.four_eyes
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -69,16 +74,24 @@ async def _case_action(
     request: Request, case_id: int, action: Any, *args: Any, visible: bool = True
 ) -> Any:
     """Run a Cases step on a case (that the caller may see, if ``visible``); Cases' refusals
-    become 409s."""
+    become 403s (not theirs to do) or 409s (not possible now)."""
     store = _store(request)
     await asyncio.to_thread(casefile.case_row, store, case_id, current_user(request), visible)
     try:
         return await asyncio.to_thread(action, *args)
+    except CaseForbidden as error:
+        raise forbidden(str(error)) from error
     except CaseError as error:
         raise conflict(f"操作无法完成：{error}") from error
 
 
 # --- session ------------------------------------------------------------------------------
+
+
+def locked_reply(locked: throttle.LoginLocked) -> HTTPResponse:
+    response = reply({"error": locked.message}, status=429)
+    response.headers["Retry-After"] = str(locked.retry_after)
+    return response
 
 
 @api.post("/login")
@@ -91,7 +104,13 @@ async def login(request: Request) -> HTTPResponse:
     if not username or not password:
         raise bad_request("请输入用户名和密码")
     store = _store(request)
-    principal = await asyncio.to_thread(sessions.authenticate, store, username, password)
+    try:
+        principal = await asyncio.to_thread(
+            throttle.attempt_login, store, username, password, client_address(request),
+            request.app.ctx.login_limits,
+        )  # fmt: skip
+    except throttle.LoginLocked as locked:
+        return locked_reply(locked)
     if principal is None:
         raise ApiError(401, "用户名或密码不正确")
     token, principal = await asyncio.to_thread(sessions.open_session, store, principal)
@@ -121,7 +140,9 @@ async def me(request: Request) -> HTTPResponse:
 @api.get("/queue")
 @login_required()
 async def queue(request: Request) -> HTTPResponse:
-    cases = await asyncio.to_thread(casefile.queue_for, _store(request), current_user(request))
+    cases = await asyncio.to_thread(
+        casefile.queue_for, _store(request), current_user(request), _four_eyes(request)
+    )
     return reply({"cases": cases})
 
 
@@ -129,7 +150,7 @@ async def queue(request: Request) -> HTTPResponse:
 @login_required()
 async def case(request: Request, case_id: int) -> HTTPResponse:
     detail = await asyncio.to_thread(
-        casefile.case_detail, _store(request), case_id, current_user(request)
+        casefile.case_detail, _store(request), case_id, current_user(request), _four_eyes(request)
     )
     return reply(detail)
 
@@ -182,14 +203,17 @@ async def close(request: Request, case_id: int) -> HTTPResponse:
     if outcome not in OUTCOMES:
         raise bad_request("请选择有效的结案结果")
     user = current_user(request)
-    await _case_action(request, case_id, Cases(_store(request)).close, case_id, user.id, outcome)
+    # Visibility is not checked first: anyone but the holder or a supervisor gets the same 403.
+    await _case_action(
+        request, case_id, Cases(_store(request)).close, case_id, user.id, outcome, visible=False
+    )
     return reply({"status": "closed", "outcome": outcome})
 
 
 @api.post("/applications/<reference:str>/decision")
 @login_required()
 async def decide(request: Request, reference: str) -> HTTPResponse:
-    """Only the specialist holding the conversation's case (or a supervisor) decides."""
+    """Who may approve or reject: ``bot.console.approvals`` (four eyes per policy/plans.yml)."""
     body = _body(request)
     approve = body.get("approve")
     if not isinstance(approve, bool):
@@ -202,9 +226,10 @@ async def decide(request: Request, reference: str) -> HTTPResponse:
     owner = await asyncio.to_thread(casefile.application_case, store, reference)
     if owner is None:
         raise not_found("申请不存在")
-    _conversation, holder, status = owner
-    if not user.is_supervisor and not (status == "claimed" and holder == user.id):
-        raise forbidden("请先领取该客户的案件再审批")
+    _conversation, negotiator, status = owner
+    refusal = approvals.decision_refusal(user, negotiator, status, approve, _four_eyes(request))
+    if refusal is not None:
+        raise forbidden(refusal)
     try:
         decided = await asyncio.to_thread(
             Cases(store).decide_application, reference, user.id, approve, note
@@ -230,5 +255,9 @@ async def live(request: Request) -> HTTPResponse | None:
     if case_id is not None and not case_id.isdigit():
         raise bad_request("case 参数无效")
     return await events.stream(
-        request, _store(request), current_user(request), case_id and int(case_id)
+        request,
+        _store(request),
+        current_user(request),
+        case_id and int(case_id),
+        _four_eyes(request),
     )

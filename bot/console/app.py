@@ -13,12 +13,14 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
 from sanic.response import html as html_response
 
-from bot.console import sessions
+from bot.console import approvals, sessions
 from bot.console.api import api, reply
 from bot.console.auth import SESSION_COOKIE, is_api
 from bot.console.errors import ApiError
 from bot.console.pages import pages
+from bot.console.throttle import Limits
 from bot.db.store import Store
+from bot.plans import Policy
 
 STATIC_DIR = Path(__file__).parent / "static"
 CSP = (
@@ -37,13 +39,19 @@ def _error_response(request: Request, status: int, message: str) -> HTTPResponse
     return html_response(body, status=status)
 
 
-def create_app(store: Store, name: str | None = None) -> Sanic:
-    """The console on ``store``; ``name`` must be unique per process (sanic keeps a registry)."""
+def create_app(store: Store, name: str | None = None, policy: Policy | None = None) -> Sanic:
+    """The console on ``store``; ``name`` must be unique per process (sanic keeps a registry).
+
+    The plan policy (policy/plans.yml unless ``policy``) and the login limits are read once
+    here, so a broken policy stops the start instead of the first approval.
+    """
     app = Sanic(name or f"specialist_console_{next(_app_numbers)}")
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = 2  # open event streams must not hold a restart
     app.config.KEEP_ALIVE_TIMEOUT = 10
     app.config.REQUEST_MAX_SIZE = 1_000_000
     app.ctx.store = store
+    app.ctx.four_eyes = approvals.four_eyes(policy)
+    app.ctx.login_limits = Limits.from_settings()
     app.blueprint(api)
     app.blueprint(pages)
     app.static("/static", str(STATIC_DIR), name="console_static")

@@ -28,8 +28,17 @@ Handler = Callable[..., Awaitable[HTTPResponse]]
 
 
 def cookie_secure() -> bool:
-    """Behind HTTPS (``CONSOLE_COOKIE_SECURE=1``) cookies get the Secure flag."""
-    return os.environ.get("CONSOLE_COOKIE_SECURE", "") in ("1", "true", "yes")
+    """Cookies get the Secure flag unless ``CONSOLE_COOKIE_SECURE`` is explicitly 0/false/no:
+    a forgotten setting must not send session cookies over plain HTTP (the launcher turns it
+    off only for the demo on 127.0.0.1)."""
+    return os.environ.get("CONSOLE_COOKIE_SECURE", "").strip().lower() not in ("0", "false", "no")
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the socket peer, or what a proxy reports only when sanic is told
+    to trust one (``SANIC_PROXIES_COUNT``, ``SANIC_REAL_IP_HEADER``, ``SANIC_FORWARDED_SECRET``),
+    so a client cannot pick its own address with a header."""
+    return request.remote_addr or request.ip or "unknown"
 
 
 def set_cookie(response: HTTPResponse, name: str, value: str, max_age: int) -> None:

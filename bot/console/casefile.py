@@ -1,7 +1,7 @@
 """What a specialist sees of the queue and of one case, as JSON-ready dicts.
 
-Who may see what lives here too: a specialist sees open cases and their own; a supervisor sees
-every case.
+Who may see what lives here too: a specialist sees open cases and their own (and, with four
+eyes, another's case whose application awaits a second approval); a supervisor sees every case.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
 from bot.clock import now_utc, today
+from bot.console import approvals
 from bot.console.errors import forbidden, not_found
 from bot.console.sessions import Principal
 from bot.db import models
@@ -80,8 +81,23 @@ def can_view(user: Principal, status: str, claimed_by: int | None) -> bool:
     return user.is_supervisor or status == "open" or claimed_by == user.id
 
 
+# Whether the case's conversation has an application waiting for a decision.
+_PENDING = (
+    exists()
+    .where(
+        models.Agreement.conversation_id == models.Escalation.conversation_id,
+        models.Agreement.status == "pending_approval",
+    )
+    .correlate(models.Escalation)
+)
+
+
 def _case_dict(
-    row: models.Escalation, holder: str | None, claimer: str | None, user: Principal
+    row: models.Escalation,
+    holder: str | None,
+    claimer: str | None,
+    pending: bool,
+    user: Principal,
 ) -> dict[str, Any]:
     created = aware(row.created_at)
     waited_until = aware(row.claimed_at) or now_utc()
@@ -110,47 +126,60 @@ def _case_dict(
         "outcome": row.outcome,
         "outcome_label": OUTCOME_LABELS.get(row.outcome or "", row.outcome),
         "mine": row.claimed_by == user.id,
+        "pending_application": bool(pending),
     }
 
 
 def _case_query():  # noqa: ANN202 - a SQLAlchemy select
     claimer = aliased(models.Specialist)
     return (
-        select(models.Escalation, models.Account.holder_name, claimer.display_name)
+        select(
+            models.Escalation,
+            models.Account.holder_name,
+            claimer.display_name,
+            _PENDING.label("pending"),
+        )
         .outerjoin(models.Account, models.Account.account_id == models.Escalation.account_id)
         .outerjoin(claimer, claimer.id == models.Escalation.claimed_by)
     )
 
 
-def queue_for(store: Store, user: Principal) -> list[dict[str, Any]]:
-    """Most urgent first, then longest waiting; a specialist sees open cases and their own."""
+def queue_for(store: Store, user: Principal, four_eyes: bool = False) -> list[dict[str, Any]]:
+    """Most urgent first, then longest waiting; a specialist sees open cases and their own, and
+    with ``four_eyes`` also others' cases whose application awaits a second approval."""
     query = _case_query().where(models.Escalation.status.in_(QUEUE_STATUSES))
     if not user.is_supervisor:
-        query = query.where(
-            (models.Escalation.status == "open") | (models.Escalation.claimed_by == user.id)
-        )
+        visible = (models.Escalation.status == "open") | (models.Escalation.claimed_by == user.id)
+        if four_eyes:
+            visible = visible | (models.Escalation.claimed_by.is_not(None) & _PENDING)
+        query = query.where(visible)
     query = query.order_by(
         models.Escalation.priority, models.Escalation.created_at, models.Escalation.id
     ).limit(QUEUE_LIMIT)
     with store._session() as session:
         return [
-            _case_dict(row, holder, claimer, user)
-            for row, holder, claimer in session.execute(query)
+            _case_dict(row, holder, claimer, pending, user)
+            for row, holder, claimer, pending in session.execute(query)
         ]
 
 
 def case_row(
-    store: Store, case_id: int, user: Principal, check_access: bool = True
+    store: Store, case_id: int, user: Principal, check_access: bool = True, four_eyes: bool = False
 ) -> dict[str, Any]:
-    """The case itself (404 if unknown, 403 if another specialist's and ``check_access``)."""
+    """The case itself (404 if unknown, 403 if another specialist's and ``check_access``,
+    unless they may review its pending application under ``four_eyes``)."""
     with store._session() as session:
         found = session.execute(_case_query().where(models.Escalation.id == case_id)).first()
     if found is None:
         raise not_found("案件不存在")
-    row, holder, claimer = found
-    if check_access and not can_view(user, row.status, row.claimed_by):
+    row, holder, claimer, pending = found
+    if (
+        check_access
+        and not can_view(user, row.status, row.claimed_by)
+        and not approvals.may_review(user, row.claimed_by, bool(pending), four_eyes)
+    ):
         raise forbidden("该案件由其他专员处理")
-    return _case_dict(row, holder, claimer, user)
+    return _case_dict(row, holder, claimer, pending, user)
 
 
 def _account(store: Store, account_id: str | None, on: date) -> dict[str, Any] | None:
@@ -254,16 +283,38 @@ def _agreements(session: Any, conversation_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def case_detail(store: Store, case_id: int, user: Principal) -> dict[str, Any]:
-    """Everything the case page shows: case, account, hardship, offers, applications, transcript."""
-    case = case_row(store, case_id, user)
+def _permissions(
+    user: Principal, case: dict[str, Any], negotiator: models.Escalation | None, four_eyes: bool
+) -> dict[str, bool]:
+    """What the page offers this user; the API checks the same rules (bot.console.approvals)."""
+    claimed_by = negotiator.claimed_by if negotiator else None
+    status = negotiator.status if negotiator else None
+    return {
+        "four_eyes": four_eyes,
+        "can_close": approvals.may_close(user, case["status"], case["claimed_by"]),
+        "can_approve": approvals.decision_refusal(user, claimed_by, status, True, four_eyes)
+        is None,
+        "can_reject": approvals.decision_refusal(user, claimed_by, status, False, four_eyes)
+        is None,
+    }
+
+
+def case_detail(
+    store: Store, case_id: int, user: Principal, four_eyes: bool = False
+) -> dict[str, Any]:
+    """Everything the case page shows: case, account, hardship, offers, applications, transcript,
+    and what this user may do there."""
+    case = case_row(store, case_id, user, four_eyes=four_eyes)
     conversation_id = case["conversation_id"]
     with store._session() as session:
         hardship = _hardship(session, conversation_id)
         offers = _offers(session, conversation_id)
         agreements = _agreements(session, conversation_id)
+        negotiator = latest_case(session, conversation_id)
+        permissions = _permissions(user, case, negotiator, four_eyes)
     return {
         "case": case,
+        "permissions": permissions,
         "account": _account(store, case["account_id"], today()),
         "hardship": hardship,
         "offers": offers,
@@ -275,6 +326,19 @@ def case_detail(store: Store, case_id: int, user: Principal) -> dict[str, Any]:
     }
 
 
+def latest_case(session: Any, conversation_id: str) -> models.Escalation | None:
+    """The conversation's latest case: whoever claimed it negotiated its applications."""
+    return (
+        session.execute(
+            select(models.Escalation)
+            .where(models.Escalation.conversation_id == conversation_id)
+            .order_by(models.Escalation.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+
+
 def application_case(store: Store, reference: str) -> tuple[str, int | None, str | None] | None:
     """(conversation, holder of its latest case, that case's status) for an application."""
     with store._session() as session:
@@ -283,15 +347,7 @@ def application_case(store: Store, reference: str) -> tuple[str, int | None, str
         ).scalar_one_or_none()
         if agreement is None:
             return None
-        case = (
-            session.execute(
-                select(models.Escalation)
-                .where(models.Escalation.conversation_id == agreement.conversation_id)
-                .order_by(models.Escalation.id.desc())
-            )
-            .scalars()
-            .first()
-        )
+        case = latest_case(session, agreement.conversation_id)
         return (
             agreement.conversation_id,
             case.claimed_by if case else None,

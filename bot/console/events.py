@@ -38,14 +38,23 @@ def frame(event: str, data: Any) -> str:
 def _queue_signature(cases: list[dict[str, Any]]) -> list[tuple]:
     # waiting_seconds changes every second; the page counts it up itself.
     return [
-        (c["id"], c["status"], c["priority"], c["claimed_by"], c["reason"], c["account_id"])
+        (
+            c["id"],
+            c["status"],
+            c["priority"],
+            c["claimed_by"],
+            c["reason"],
+            c["account_id"],
+            c["pending_application"],
+        )
         for c in cases
     ]
 
 
 def _case_state(detail: dict[str, Any]) -> dict[str, Any]:
     return {
-        key: detail[key] for key in ("case", "applications", "agreements", "hardship", "offers")
+        key: detail[key]
+        for key in ("case", "permissions", "applications", "agreements", "hardship", "offers")
     }
 
 
@@ -54,20 +63,24 @@ def _case_signature(state: dict[str, Any]) -> str:
     return json.dumps({**state, "case": case}, sort_keys=True, default=str)
 
 
-def poll(store: Store, user: Principal, case_id: int | None) -> dict[str, Any]:
+def poll(
+    store: Store, user: Principal, case_id: int | None, four_eyes: bool = False
+) -> dict[str, Any]:
     """One look at the database: the queue and, if asked for, the case."""
-    snapshot: dict[str, Any] = {"queue": casefile.queue_for(store, user), "case": None}
+    snapshot: dict[str, Any] = {"queue": casefile.queue_for(store, user, four_eyes), "case": None}
     if case_id is not None:
         try:
-            snapshot["case"] = casefile.case_detail(store, case_id, user)
+            snapshot["case"] = casefile.case_detail(store, case_id, user, four_eyes)
         except ApiError:
             snapshot["case"] = None  # gone, or now someone else's: nothing more to show
     return snapshot
 
 
-async def stream(request: Request, store: Store, user: Principal, case_id: int | None) -> None:
-    if case_id is not None:
-        await asyncio.to_thread(casefile.case_row, store, case_id, user)  # 404/403 up front
+async def stream(
+    request: Request, store: Store, user: Principal, case_id: int | None, four_eyes: bool = False
+) -> None:
+    if case_id is not None:  # 404/403 up front
+        await asyncio.to_thread(casefile.case_row, store, case_id, user, True, four_eyes)
     response = await request.respond(
         content_type="text/event-stream; charset=utf-8",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
@@ -86,7 +99,7 @@ async def stream(request: Request, store: Store, user: Principal, case_id: int |
                 await response.send(frame("logout", {}))
                 break
             await response.send(": keep-alive\n\n")
-        snapshot = await asyncio.to_thread(poll, store, user, case_id)
+        snapshot = await asyncio.to_thread(poll, store, user, case_id, four_eyes)
         signature = _queue_signature(snapshot["queue"])
         if signature != last_queue:
             last_queue = signature

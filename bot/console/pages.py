@@ -18,11 +18,12 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, raw, redirect
 from sanic.response import html as html_response
 
-from bot.console import charts, dashboard, sessions
+from bot.console import charts, dashboard, sessions, throttle
 from bot.console.auth import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
     clear_session_cookie,
+    client_address,
     current_user,
     login_required,
     set_cookie,
@@ -90,7 +91,15 @@ async def login_submit(request: Request) -> HTTPResponse:
     username = request.form.get("username") or ""
     password = request.form.get("password") or ""
     store = request.app.ctx.store
-    principal = await asyncio.to_thread(sessions.authenticate, store, username, password)
+    try:
+        principal = await asyncio.to_thread(
+            throttle.attempt_login, store, username, password, client_address(request),
+            request.app.ctx.login_limits,
+        )  # fmt: skip
+    except throttle.LoginLocked as locked:
+        response = _login_page(f"{locked.message}。", status=429)
+        response.headers["Retry-After"] = str(locked.retry_after)
+        return response
     if principal is None:
         return _login_page("用户名或密码不正确。", status=401)
     token, _principal = await asyncio.to_thread(sessions.open_session, store, principal)

@@ -60,9 +60,9 @@ def authenticate(store: Store, username: str, password: str) -> Principal | None
         ).scalar_one_or_none()
         ok = verify_password(password, row.password_hash if row else DUMMY_HASH) and row is not None
         if not ok:
-            store._audit(session, "console_login_failed", None, actor="console", username=username)
+            store.audit(session, "console_login_failed", None, actor="console", username=username)
             return None
-        store._audit(session, "console_login", None, actor=f"specialist:{row.id}")
+        store.audit(session, "console_login", None, actor=f"specialist:{row.id}")
         return Principal(row.id, row.username, row.display_name, row.role)
 
 
@@ -142,4 +142,4 @@ def close_session(store: Store, principal: Principal) -> None:
                 models.ConsoleSession.token_hash == principal.token_hash
             )
         )
-        store._audit(session, "console_logout", None, actor=principal.actor)
+        store.audit(session, "console_logout", None, actor=principal.actor)

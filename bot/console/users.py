@@ -56,7 +56,7 @@ def set_user(
             session.add(row)
         row.display_name, row.role, row.password_hash = display_name, role, hash_password(password)
         session.flush()
-        store._audit(session, "console_user_set", None, actor="admin", username=username, role=role)
+        store.audit(session, "console_user_set", None, actor="admin", username=username, role=role)
         return True
 
 

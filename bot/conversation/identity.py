@@ -10,6 +10,8 @@ import re
 import unicodedata
 
 VERIFIED_MARK = "verified"
+# the card slot's value once the card was given: its digits wait on the server (bot.identity)
+CARD_GIVEN = "given"
 
 _GROUP = re.compile(r"(?<![0-9A-Za-z])([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
 

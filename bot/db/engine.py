@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -17,7 +18,11 @@ def create_db_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         in_memory = parsed.database in (None, "", ":memory:")
         if not in_memory:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # cardholders' data: readable by the owner only (SQLite gives its -wal and -shm
+            # files the database file's mode)
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         # A file database is pooled: SQLAlchemy 1.4 would otherwise open (and set up) a new
         # connection for every query, a large part of each message's database time.
         pool = {"poolclass": StaticPool} if in_memory else {"poolclass": QueuePool}

@@ -35,7 +35,9 @@ class Account(Base):
     account_id = Column(String(32), primary_key=True)
     holder_name = Column(String(64), nullable=False)
     card_last4 = Column(String(4), nullable=False, index=True)
-    id_last4 = Column(String(4), nullable=False)
+    # HMAC-SHA256 of the ID's last four with the bank's secret pepper (bot.identity.knowledge):
+    # a copy of the table reveals no ID digits, and the pepper is not in the database.
+    id_last4_hmac = Column(String(64), nullable=False)
     principal = Column(MONEY, nullable=False)
     interest = Column(MONEY, nullable=False)
     penalty = Column(MONEY, nullable=False)
@@ -57,13 +59,47 @@ class Payment(Base):
 
 
 class VerifiedSession(Base):
-    __tablename__ = "verified_sessions"
+    """Who this conversation is, as the server decided it: the only source of access to an
+    account. Bound to the conversation and its channel, it ends after ``idle_until`` passes
+    without use, at ``expires_at`` whatever happens, or when revoked (a new Rasa session)."""
+
+    __tablename__ = "identity_sessions"
 
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(128), nullable=False, index=True)
+    channel = Column(String(32), nullable=False)
     account_id = Column(ForeignKey("accounts.account_id"), nullable=False)
-    channel = Column(String(32))
+    method = Column(String(32), nullable=False)  # knowledge_check | widget_token | telegram_link
     verified_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+    last_seen_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+    revoked_at = Column(DateTime(timezone=True))
+
+
+class IdentityAttempt(Base):
+    """One knowledge check (card last-4 + ID last-4), kept so failures are counted across
+    conversations: per card, per client and in all, whichever Rasa worker or action server saw
+    them."""
+
+    __tablename__ = "identity_attempts"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=now_utc, index=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    card_last4 = Column(String(4), nullable=False, index=True)
+    client = Column(String(64), index=True)  # a keyed hash of the client's address, never the IP
+    succeeded = Column(Boolean, nullable=False)
+
+
+class PendingCard(Base):
+    """The card last-4 a cardholder gave, until the ID last-4 follows: kept here and not in a
+    slot, so no identity digit reaches the tracker store."""
+
+    __tablename__ = "identity_pending_cards"
+
+    conversation_id = Column(String(128), primary_key=True)
+    card_last4 = Column(String(4), nullable=False)
+    given_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
 
 
 class HardshipStatement(Base):
@@ -301,3 +337,58 @@ class PaymentReminder(Base):
     promise_id = Column(ForeignKey("promises.id"), primary_key=True)
     outbox_message_id = Column(ForeignKey("outbox_messages.id"), nullable=False)
     posted_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+
+
+class AccountLinkCode(Base):
+    """A one-time code the bank gave a cardholder (in its app or by SMS) to link a Telegram
+    account (bot.identity.linking). Only a keyed hash is kept, so a copy of the table redeems
+    nothing; a code works once, for ten minutes, and a newer code for the account ends it."""
+
+    __tablename__ = "account_link_codes"
+
+    id = Column(Integer, primary_key=True)
+    account_id = Column(ForeignKey("accounts.account_id"), nullable=False, index=True)
+    code_hash = Column(String(64), nullable=False, index=True)
+    issued_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+    redeemed_at = Column(DateTime(timezone=True))
+    redeemed_by = Column(String(64))  # the Telegram user id
+    replaced_at = Column(DateTime(timezone=True))  # a newer code was issued before it was used
+
+
+class TelegramLink(Base):
+    """A Telegram user who proved with a one-time code to hold an account: their private chats
+    are verified without the knowledge check until they send /unlink."""
+
+    __tablename__ = "telegram_links"
+
+    telegram_user_id = Column(String(64), primary_key=True)
+    account_id = Column(ForeignKey("accounts.account_id"), nullable=False, index=True)
+    linked_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+
+
+class TelegramLinkFailure(Base):
+    """A wrong or expired code from a Telegram user: the fifth within an hour sets
+    ``locked_until``, and until then that user cannot redeem any code (guessing stops)."""
+
+    __tablename__ = "telegram_link_failures"
+
+    id = Column(Integer, primary_key=True)
+    telegram_user_id = Column(String(64), nullable=False, index=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=now_utc, index=True)
+    locked_until = Column(DateTime(timezone=True))
+
+
+class ConsoleLoginThrottle(Base):
+    """Console login failures per username and per client address, shared by every console
+    process: ``failures`` counted since ``window_started_at`` (an attempt is counted while its
+    password is checked), and the lockout they caused (``locked_until``)."""
+
+    __tablename__ = "console_login_throttles"
+
+    scope = Column(String(16), primary_key=True)  # username | address
+    key = Column(String(128), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)
+    window_started_at = Column(DateTime(timezone=True))
+    locked_until = Column(DateTime(timezone=True))
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=now_utc, index=True)

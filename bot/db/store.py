@@ -131,10 +131,13 @@ class Store:
     def create_schema(self) -> None:
         models.Base.metadata.create_all(self.engine)
 
-    def _session(self) -> Session:
+    def session(self) -> Session:
+        """A session on the product's engine (for the modules that keep their own tables)."""
         return Session(self.engine, future=True, expire_on_commit=False)
 
-    def _audit(
+    _session = session
+
+    def audit(
         self,
         session: Session,
         event: str,
@@ -169,30 +172,6 @@ class Store:
             row = session.get(models.Account, account_id)
             return _account_view(row) if row else None
 
-    def verify_identity(
-        self, conversation_id: str, card_last4: str, id_last4: str, channel: str | None
-    ) -> AccountView | None:
-        """Match both secrets; record the attempt either way (the audit shows failures too)."""
-        card = card_last4.strip()
-        ident = id_last4.strip().upper()
-        with self._session() as session, session.begin():
-            rows = session.execute(
-                select(models.Account).where(models.Account.card_last4 == card)
-            ).scalars()
-            match = next((row for row in rows if row.id_last4.upper() == ident), None)
-            if match is None:
-                self._audit(session, "identity_failed", conversation_id, channel=channel)
-                return None
-            session.add(
-                models.VerifiedSession(
-                    conversation_id=conversation_id, account_id=match.account_id, channel=channel
-                )
-            )
-            self._audit(
-                session, "identity_verified", conversation_id, match.account_id, channel=channel
-            )
-            return _account_view(match)
-
     def payments_since(self, account_id: str, since: datetime) -> list[tuple[Decimal, datetime]]:
         with self._session() as session:
             rows = session.execute(
@@ -224,7 +203,7 @@ class Store:
             )
             session.add(row)
             session.flush()
-            self._audit(session, "hardship_recorded", conversation_id, account_id, **statement)
+            self.audit(session, "hardship_recorded", conversation_id, account_id, **statement)
             return Recorded(id=row.id)
 
     def save_offers(
@@ -257,7 +236,7 @@ class Store:
                         detail=_jsonable(option),
                     )
                 )
-            self._audit(
+            self.audit(
                 session,
                 "offers_made",
                 conversation_id,
@@ -303,7 +282,7 @@ class Store:
             )
             session.add(row)
             session.flush()
-            self._audit(
+            self.audit(
                 session,
                 "agreement_created" if status == "agreed" else "application_created",
                 conversation_id,
@@ -330,7 +309,7 @@ class Store:
             )
             session.add(row)
             session.flush()
-            self._audit(
+            self.audit(
                 session,
                 "promise_recorded",
                 conversation_id,
@@ -351,7 +330,7 @@ class Store:
             )
             session.add(row)
             session.flush()
-            self._audit(
+            self.audit(
                 session, "complaint_recorded", conversation_id, account_id, reference=row.reference
             )
             return Recorded(id=row.id, reference=row.reference)
@@ -367,7 +346,7 @@ class Store:
             )
             session.add(row)
             session.flush()
-            self._audit(
+            self.audit(
                 session,
                 "contact_time_recorded",
                 conversation_id,
@@ -414,7 +393,7 @@ class Store:
                 row.account_id = row.account_id or account_id
                 row.channel = row.channel or channel
             session.flush()
-            self._audit(
+            self.audit(
                 session,
                 "escalated",
                 conversation_id,

@@ -43,6 +43,13 @@ class CaseError(Exception):
     """A case action that cannot be done (not yours, already closed, unknown outcome…)."""
 
 
+class CaseForbidden(CaseError):
+    """A case action this specialist may never do; the message is shown to them (Chinese)."""
+
+
+CLOSE_FORBIDDEN = "只有处理该案件的专员或主管可以结案"
+
+
 @dataclass(frozen=True)
 class CaseSummary:
     id: int
@@ -123,7 +130,7 @@ class Cases:
             if result.rowcount != 1:
                 return False
             row = session.get(models.Escalation, case_id)
-            self.store._audit(
+            self.store.audit(
                 session, "case_claimed", row.conversation_id, row.account_id,
                 actor=f"specialist:{specialist_id}", case_id=case_id,
             )  # fmt: skip
@@ -149,7 +156,7 @@ class Cases:
             raise CaseError("an empty reply is not sent")
         with self.store._session() as session, session.begin():
             row = self._owned(session, case_id, specialist_id)
-            self.store._audit(
+            self.store.audit(
                 session, "specialist_replied", row.conversation_id, row.account_id,
                 actor=f"specialist:{specialist_id}", case_id=case_id,
             )  # fmt: skip
@@ -183,7 +190,7 @@ class Cases:
             row = self._owned(session, case_id, specialist_id)
             row.status = "returned"
             row.detail = {**(row.detail or {}), "resume_step": step}
-            self.store._audit(
+            self.store.audit(
                 session, "case_handed_back", row.conversation_id, row.account_id,
                 actor=f"specialist:{specialist_id}", case_id=case_id, resume_step=step,
             )  # fmt: skip
@@ -213,16 +220,25 @@ class Cases:
             row.detail = {**row.detail, "resumed": True}
 
     def close(self, case_id: int, specialist_id: int, outcome: str) -> None:
+        """Only the specialist who claimed the case (holding it or having handed it back) or a
+        supervisor closes it: an unclaimed case is nobody's to close but a supervisor's. A case
+        someone else holds right now is not closed under them, not even by a supervisor."""
         if outcome not in OUTCOMES:
             raise CaseError(f"unknown outcome {outcome!r}; one of {', '.join(OUTCOMES)}")
         with self.store._session() as session, session.begin():
             row = session.get(models.Escalation, case_id)
-            if row is None or row.status == "closed":
+            if row is None:
+                raise CaseError(f"case {case_id} does not exist")
+            closer = session.get(models.Specialist, specialist_id)
+            supervisor = closer is not None and closer.role == "supervisor"
+            if row.claimed_by != specialist_id and not supervisor:
+                raise CaseForbidden(CLOSE_FORBIDDEN)
+            if row.status == "closed":
                 raise CaseError(f"case {case_id} is not open")
             if row.status == "claimed" and row.claimed_by != specialist_id:
                 raise CaseError(f"case {case_id} is held by another specialist")
             row.status, row.outcome, row.closed_at = "closed", outcome, now_utc()
-            self.store._audit(
+            self.store.audit(
                 session, "case_closed", row.conversation_id, row.account_id,
                 actor=f"specialist:{specialist_id}", case_id=case_id, outcome=outcome,
             )  # fmt: skip
@@ -239,7 +255,7 @@ class Cases:
                 raise CaseError(f"no pending application {reference}")
             agreement.status = "approved" if approve else "rejected"
             agreement.decided_at, agreement.decided_by = now_utc(), f"specialist:{specialist_id}"
-            self.store._audit(
+            self.store.audit(
                 session, "application_decided", agreement.conversation_id, agreement.account_id,
                 actor=f"specialist:{specialist_id}", reference=reference,
                 status=agreement.status, note=note[:500],

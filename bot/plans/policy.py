@@ -112,6 +112,13 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """Who decides an application that needs approval (read by the specialists' console)."""
+
+    four_eyes: bool  # the specialist who negotiated it may reject it, never approve it
+
+
+@dataclass(frozen=True)
 class Policy:
     source: str
     version: int
@@ -124,6 +131,7 @@ class Policy:
     deferral: Deferral
     waiver: Waiver
     max_options: int
+    approval: Approval = Approval(four_eyes=False)
 
 
 class _Reader:
@@ -377,6 +385,7 @@ def _build(r: _Reader, top: _Mapping) -> Policy:
     personalized = _personalized(r, top.sub("personalized_installment"), max_term)
     deferral = _deferral(r, top.sub("deferral"), max_term)
     waiver = _waiver(r, top.sub("waiver"), max_term)
+    approval = _approval(r, top.sub("approval", required=False))
     selection = top.sub("selection", required=False)
     max_options = 4
     if selection is not None:
@@ -397,7 +406,17 @@ def _build(r: _Reader, top: _Mapping) -> Policy:
         deferral=deferral,
         waiver=waiver,
         max_options=max_options,
+        approval=approval,
     )
+
+
+def _approval(r: _Reader, m: _Mapping | None) -> Approval:
+    """The optional ``approval`` block; without it one specialist may approve alone."""
+    if m is None:
+        return Approval(four_eyes=False)
+    four_eyes = r.boolean(m.take("four_eyes"), m.field("four_eyes"))
+    m.finish()
+    return Approval(four_eyes=four_eyes)
 
 
 def _regulatory(r: _Reader, m: _Mapping | None) -> int:

@@ -9,7 +9,12 @@ import pytest
 
 from bot.console.users import set_user
 from bot.db.store import Store
+from bot.plans import DEFAULT_POLICY_PATH
 from tests.console.support import PASSWORDS, USERS, ConsoleServer, login
+
+# The test servers speak plain HTTP on 127.0.0.1, where a Secure cookie would never come back.
+PLAIN_HTTP = {"CONSOLE_COOKIE_SECURE": "false"}
+StartConsole = Callable[..., ConsoleServer]
 
 
 @pytest.fixture
@@ -22,12 +27,23 @@ def console_store(store: Store) -> Store:
 @pytest.fixture
 def start_console(
     console_store: Store, database_url: str, tmp_path: Path
-) -> Iterator[Callable[[], ConsoleServer]]:
-    """Start one more console process on the test's database (the race test uses two)."""
+) -> Iterator[StartConsole]:
+    """Start one more console process on the test's database (the race test uses two).
+
+    ``start(env={...}, policy=path)``: more environment (``None`` removes a variable) and
+    another plan policy file.
+    """
     servers: list[ConsoleServer] = []
 
-    def start() -> ConsoleServer:
-        server = ConsoleServer(database_url, tmp_path / f"console-{len(servers)}.log")
+    def start(
+        env: dict[str, str | None] | None = None, policy: Path | None = None
+    ) -> ConsoleServer:
+        server = ConsoleServer(
+            database_url,
+            tmp_path / f"console-{len(servers)}.log",
+            env={**PLAIN_HTTP, **(env or {})},
+            policy=policy,
+        )
         servers.append(server)
         return server.start()
 
@@ -37,7 +53,17 @@ def start_console(
 
 
 @pytest.fixture
-def console(start_console: Callable[[], ConsoleServer]) -> ConsoleServer:
+def one_pair_of_eyes(tmp_path: Path) -> Path:
+    """policy/plans.yml with ``approval.four_eyes: false``: the holder approves alone."""
+    text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+    assert text.count("  four_eyes: true") == 1
+    path = tmp_path / "plans-one-pair-of-eyes.yml"
+    path.write_text(text.replace("  four_eyes: true", "  four_eyes: false"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def console(start_console: StartConsole) -> ConsoleServer:
     return start_console()
 
 

@@ -26,10 +26,16 @@ USERS = (
 
 @dataclass
 class ConsoleServer:
-    """``python -m bot.console`` as a child process on a free port of 127.0.0.1."""
+    """``python -m bot.console`` as a child process on a free port of 127.0.0.1.
+
+    ``env`` is added to (a ``None`` value removed from) this process's environment; ``policy``
+    is a plan policy file other than policy/plans.yml.
+    """
 
     database_url: str
     log_path: Path
+    env: dict[str, str | None] = field(default_factory=dict)
+    policy: Path | None = None
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
@@ -39,10 +45,18 @@ class ConsoleServer:
 
     def start(self) -> ConsoleServer:
         env = {**os.environ, "DATABASE_URL": self.database_url, "PYTHONPATH": str(PROJECT_ROOT)}
+        for name, value in self.env.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        command = [sys.executable, "-m", "bot.console", "--port", str(self.port)]
+        if self.policy is not None:
+            command += ["--policy", str(self.policy)]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.console", "--port", str(self.port)],
+            command,
             cwd=PROJECT_ROOT,
             env=env,
             stdout=log,

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import requests
 from sqlalchemy import select
@@ -253,8 +254,12 @@ def test_hand_back_without_a_step_resumes_where_it_was(
 
 
 def test_approving_and_rejecting_applications(
-    console: ConsoleServer, console_store: Store, zhang: requests.Session, li: requests.Session
+    start_console: Callable[..., ConsoleServer], console_store: Store, one_pair_of_eyes: Path
 ) -> None:
+    """Without four eyes the specialist holding the case decides alone (four eyes:
+    test_controls.py)."""
+    console = start_console(policy=one_pair_of_eyes)
+    zhang, li = login(console.url, "zhang"), login(console.url, "li")
     case = console_store.escalate("conv-apply", "plan_approval", 2, "CC-0001", "rest")
     first, second = pending_applications(console_store, "conv-apply")
     decision = f"{console.url}/api/applications/{{}}/decision"

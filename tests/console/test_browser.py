@@ -6,7 +6,8 @@ they are missing. Screenshots land in tests/artifacts/console/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -47,8 +48,13 @@ def log_in(driver: webdriver.Chrome, console: ConsoleServer, username: str) -> N
 
 
 def test_specialist_claims_replies_approves_and_hands_back(
-    browser: webdriver.Chrome, console: ConsoleServer, console_store: Store
+    browser: webdriver.Chrome,
+    start_console: Callable[..., ConsoleServer],
+    console_store: Store,
+    one_pair_of_eyes: Path,
 ) -> None:
+    """One specialist does it all: a policy without four eyes (test_controls.py has them)."""
+    console = start_console(policy=one_pair_of_eyes)
     wait = WebDriverWait(browser, 15)
     log_in(browser, console, "zhang")
     assert "案件队列" in browser.title

@@ -237,3 +237,22 @@ def test_propose_cli_rejects_bad_policy(policy_text: str, tmp_path: Path) -> Non
     case = Path(__file__).parent / "golden" / "CC-0001.case.json"
     proc = run_cli("propose", "--case", str(case), "--policy", str(path))
     assert_clean_failure(proc, f"{path}:{line}: personalized_installment.terms")
+
+
+def test_four_eyes_is_read_and_checked(policy_text: str) -> None:
+    assert parse_policy(policy_text).approval.four_eyes is True
+    text, _ = mutate(policy_text, "  four_eyes: true", "  four_eyes: false")
+    assert parse_policy(text).approval.four_eyes is False
+    start = policy_text.index("approval:\n")
+    end = policy_text.index("  four_eyes: true\n") + len("  four_eyes: true\n")
+    without = policy_text[:start] + policy_text[end:]
+    assert parse_policy(without).approval.four_eyes is False  # the block is optional
+    for new, field, message in (
+        ("  four_eyes: sometimes", "approval.four_eyes", "true or false"),
+        ("  four_eye: true", "approval.four_eye", "unknown field"),
+    ):
+        text, line = mutate(policy_text, "  four_eyes: true", new)
+        with pytest.raises(PolicyError) as info:
+            parse_policy(text, "plans.yml")
+        problems = [(p.field, p.line) for p in info.value.problems if message in p.message]
+        assert problems == [(field, line)], str(info.value)

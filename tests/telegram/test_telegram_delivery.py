@@ -190,7 +190,13 @@ async def test_failing_for_good_after_the_maximum_attempts(
 def add_promise(store: Store, chat: str, channel: str, due: date, created: datetime) -> None:
     with store._session() as session, session.begin():
         session.add(
-            models.VerifiedSession(conversation_id=chat, account_id="CC-0001", channel=channel)
+            models.VerifiedSession(
+                conversation_id=chat,
+                account_id="CC-0001",
+                channel=channel,
+                method="knowledge_check",
+                expires_at=created + timedelta(hours=1),
+            )
         )
         session.add(
             models.Promise(

@@ -1,7 +1,7 @@
 """The Telegram channel inside the real Rasa and action servers, talking to the fake Bot API:
 the secret on every webhook request, each update once, commands, buttons, polite answers to
 what the bot cannot read, the handoff silence, proactive delivery, 429 and blocked users,
-and polling mode."""
+polling mode, and account linking with the bank's one-time code."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from bot.db import models
 from bot.db.store import Store
 from bot.handoff.cases import Cases
 from bot.handoff.outbox import Outbox
+from bot.identity.linking import AccountLinks
 from bot.launcher import Servers, free_port
 from tests.support import seeded_database
 from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
@@ -30,6 +31,7 @@ from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
 pytestmark = [pytest.mark.servers, pytest.mark.model]
 
 SECRET = "test-secret_0123456789"
+API_TOKEN = "test-rasa-api-token"  # Rasa's HTTP API is off without a credential
 PUBLIC_URL = "https://bot.example.invalid/webhooks/telegram/webhook"
 update_ids = itertools.count(700_000)
 
@@ -59,6 +61,7 @@ def servers(api: FakeBotApi, database: str) -> Iterator[Servers]:
             "TELEGRAM_BASE_URL": api.base_url,
             "TELEGRAM_MODE": "webhook",
             "TELEGRAM_WEBHOOK_URL": PUBLIC_URL,
+            "RASA_API_TOKEN": API_TOKEN,
         },
     ) as running:
         yield running
@@ -99,6 +102,16 @@ def post(servers: Servers, update: dict[str, Any], secret: str | None = SECRET) 
 
 def texts(api: FakeBotApi, chat_id: int) -> list[str]:
     return [call.text for call in api.sent(chat_id)]
+
+
+def tracker_of(servers: Servers, chat_id: int) -> dict[str, Any]:
+    reply = requests.get(
+        f"{servers.rasa_url}/conversations/{chat_id}/tracker",
+        params={"token": API_TOKEN},
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
 
 
 def test_the_webhook_is_registered_with_the_secret(servers: Servers, api: FakeBotApi) -> None:
@@ -170,7 +183,7 @@ def test_a_button_is_answered_and_its_payload_reaches_rasa(
     assert answer.status == 200 and "text" not in answer.params
     assert any(str(c.params["chat_id"]) == "9103" for c in api.calls_of("editMessageReplyMarkup"))
     assert len(api.sent(9103)) >= 2  # the answer to the question
-    tracker = requests.get(f"{servers.rasa_url}/conversations/9103/tracker", timeout=30).json()
+    tracker = tracker_of(servers, 9103)
     intents = [e["parse_data"]["intent"]["name"] for e in tracker["events"] if e["event"] == "user"]
     assert intents[-1] == "ask_consequences"
     assert {e.get("input_channel") for e in tracker["events"] if e["event"] == "user"} == {
@@ -330,3 +343,35 @@ def test_a_reply_hit_by_the_flood_limit_waits_in_the_outbox(
     assert [c.status for c in attempts] == [429, 200] and "/start" in attempts[1].text
     (queued,) = store.rows(models.OutboxMessage, conversation_id="9701")
     assert queued.author == "bot" and queued.delivered_at is not None
+
+
+@pytest.mark.parametrize(
+    ("chat_id", "account_id", "opening", "card", "total_due"),
+    [
+        (9801, "CC-0001", "/link {code}", "6217", "37,135.50"),  # the code typed after /link
+        (9802, "CC-0002", "/start {code}", "8832", "8,136.00"),  # t.me/<bot>?start=<code>
+    ],
+)
+def test_a_linked_cardholder_gets_the_balance_without_giving_digits(
+    servers: Servers,
+    api: FakeBotApi,
+    store: Store,
+    chat_id: int,
+    account_id: str,
+    opening: str,
+    card: str,
+    total_due: str,
+) -> None:
+    code = AccountLinks(store).issue_code(account_id)  # the bank's app or SMS
+    assert post(servers, text_update(chat_id, opening.format(code=code))) == 200
+    linked = texts(api, chat_id)[0]
+    assert linked.startswith(f"已将您的Telegram账号与尾号{card}的信用卡关联")
+    assert total_due not in linked
+    before = len(api.sent(chat_id))
+    assert post(servers, text_update(chat_id, "我还欠多少钱")) == 200
+    answer = "\n".join(texts(api, chat_id)[before:])
+    assert "欠款合计" in answer and total_due in answer, answer
+    assert "后四位" not in answer  # not asked for card or ID digits
+    events = tracker_of(servers, chat_id)["events"]
+    said = [e.get("text") or "" for e in events if e["event"] == "user"]
+    assert said and not any(code in text for text in said)  # the code never reached Rasa

@@ -25,7 +25,8 @@ def widget_servers(widget_database: str) -> Iterator[Servers]:
         actions_port=free_port(),
         database_url=widget_database,
         log_dir=PROJECT_ROOT / "tests" / "artifacts" / "widget-logs",
-        extra_env={"BOT_TODAY": "2026-11-22"},
+        # the demo page's stand-in for a bank login, as `make run` has it
+        extra_env={"BOT_TODAY": "2026-11-22", "WIDGET_DEMO_TOKENS": "1"},
     ) as running:
         yield running
 

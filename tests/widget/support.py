@@ -34,7 +34,12 @@ class WidgetClient:
     """A cardholder's socket: session request, history, acknowledged messages, bot replies."""
 
     def __init__(
-        self, servers: Servers, session_id: str | None = None, transport: str = "websocket"
+        self,
+        servers: Servers,
+        session_id: str | None = None,
+        transport: str = "websocket",
+        token: str | None = None,
+        origin: str | None = None,
     ) -> None:
         # A websocket, as the widget opens: with several Rasa workers the server refuses
         # long-polling (its requests could land on different workers).
@@ -46,8 +51,15 @@ class WidgetClient:
         self.client.on("session_confirm", self._confirmed)
         self.client.on("history", self._history)
         self.client.on("bot_uttered", self._reply)
-        self.client.connect(servers.rasa_url, socketio_path="/socket.io", transports=[transport])
-        self.client.emit("session_request", {"session_id": session_id})
+        # websocket-client sends the server's own origin (the demo page's) unless told another
+        headers = {"Origin": origin} if origin else {}
+        self.client.connect(
+            servers.rasa_url, socketio_path="/socket.io", transports=[transport], headers=headers
+        )
+        request = {"session_id": session_id}
+        if token:
+            request["token"] = token
+        self.client.emit("session_request", request)
         self.wait_for(lambda: self.history is not None)
 
     def _confirmed(self, session_id: str) -> None:

@@ -7,18 +7,21 @@ import uuid
 
 import pytest
 import requests
+import socketio
 
+from bot.identity.tokens import issue_token, read_token
 from bot.launcher import Servers
+from bot.settings import load_settings
+from tests.support import stored_events
 from tests.widget.support import WidgetClient
 
 pytestmark = [pytest.mark.servers, pytest.mark.model]
 
 
 def user_texts(servers: Servers, session_id: str) -> list[str]:
-    tracker = requests.get(
-        f"{servers.rasa_url}/conversations/{session_id}/tracker", timeout=30
-    ).json()
-    return [e["text"] for e in tracker["events"] if e["event"] == "user"]
+    """What the tracker store keeps (Rasa's HTTP API is off)."""
+    database = servers.environment()["DATABASE_URL"]
+    return [e["text"] for e in stored_events(database, session_id) if e["event"] == "user"]
 
 
 def test_a_new_socket_gets_a_fresh_session_and_an_empty_history(widget_servers: Servers) -> None:
@@ -48,11 +51,69 @@ def test_empty_and_huge_messages_get_calm_answers(widget_servers: Servers) -> No
     try:
         assert chat.say("   ")["ok"]
         chat.wait_for(lambda: "空消息" in chat.texts())
-        assert chat.say("我" * 20000)["ok"]
-        chat.wait_for(lambda: "前 2000 个字" in chat.texts())
+        assert chat.say("我不想活了" * 500)["refused"] == "utter_message_too_long"
+        chat.wait_for(lambda: "太长" in chat.texts())
         assert "Traceback" not in chat.texts()
+        assert user_texts(widget_servers, chat.session_id) == []  # never reached Rasa
     finally:
         chat.close()
+
+
+def test_a_bank_login_token_verifies_without_digits(widget_servers: Servers) -> None:
+    secret = load_settings(widget_servers.environment()).widget_token_secret
+    token = issue_token("CC-0003", secret)
+    chat = WidgetClient(widget_servers, token=token)
+    try:
+        assert chat.session_id.startswith("wt-")
+        chat.say("我还欠多少钱")
+        chat.wait_for(lambda: "欠款合计" in chat.texts())
+        assert "卡号后四位" not in chat.texts()
+    finally:
+        chat.close()
+    # the same customer on another device finds the same conversation
+    again = WidgetClient(widget_servers, token=token)
+    try:
+        assert again.session_id == chat.session_id and again.history
+    finally:
+        again.close()
+    # that conversation's id without the token opens nothing
+    stranger = WidgetClient(widget_servers, chat.session_id)
+    try:
+        assert stranger.session_id != chat.session_id and stranger.history == []
+    finally:
+        stranger.close()
+
+
+@pytest.mark.parametrize("kind", ["forged", "expired", "unknown account"])
+def test_a_bad_token_is_an_anonymous_visitor(widget_servers: Servers, kind: str) -> None:
+    secret = load_settings(widget_servers.environment()).widget_token_secret
+    token = {
+        "forged": issue_token("CC-0003", "not-the-bank-key"),
+        "expired": issue_token("CC-0003", secret, lifetime_s=-3600),
+        "unknown account": issue_token("CC-9999", secret),
+    }[kind]
+    chat = WidgetClient(widget_servers, token=token)
+    try:
+        assert len(chat.session_id) == 32  # an anonymous id
+        chat.say("我还欠多少钱")
+        chat.wait_for(lambda: "核实身份" in chat.texts())
+    finally:
+        chat.close()
+
+
+def test_the_demo_token_endpoint_serves_demo_cardholders_only(widget_servers: Servers) -> None:
+    """On with WIDGET_DEMO_TOKENS=1 (as `make run`), never in production (a unit test)."""
+    url = f"{widget_servers.rasa_url}/webhooks/widget/demo-token"
+    answer = requests.get(url, params={"account": "CC-0001"}, timeout=30)
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    secret = load_settings(widget_servers.environment()).widget_token_secret
+    assert read_token(answer.json()["token"], secret).account_id == "CC-0001"
+    assert requests.get(url, params={"account": "CC-9999"}, timeout=30).status_code == 404
+
+
+def test_pages_of_other_origins_cannot_open_a_socket(widget_servers: Servers) -> None:
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        WidgetClient(widget_servers, origin="https://evil.example")
 
 
 @pytest.mark.parametrize(
@@ -103,16 +164,15 @@ def test_reconnecting_restores_the_history_from_the_server(widget_servers: Serve
 
 
 def test_a_rest_conversation_is_never_shown_to_a_widget(widget_servers: Servers) -> None:
-    rest_id = uuid.uuid4().hex  # the same shape as a widget id, but written over REST
+    rest_id = uuid.uuid4().hex  # the shape of a widget id, tried over REST
     reply = requests.post(
         f"{widget_servers.rasa_url}/webhooks/rest/webhook",
         json={"sender": rest_id, "message": "您好"},
         timeout=60,
     )
-    assert reply.status_code == 200 and reply.json()
+    assert reply.status_code == 400  # the widget's namespace: a REST client cannot use it
     chat = WidgetClient(widget_servers, rest_id)
     try:
-        assert chat.session_id != rest_id
-        assert chat.history == []
+        assert chat.history == []  # no conversation was made under that id
     finally:
         chat.close()

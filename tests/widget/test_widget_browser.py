@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -22,6 +21,7 @@ from bot.handoff.outbox import Outbox
 from bot.launcher import Servers
 from bot.settings import PROJECT_ROOT
 from tests.chromium import chromium, requires_chromium, webdriver
+from tests.support import stored_events
 from tests.widget.support import add_specialist, demo_url
 
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "widget"
@@ -43,8 +43,8 @@ def browser() -> Iterator[webdriver.Chrome]:
         yield driver
 
 
-def open_widget(driver: webdriver.Chrome, servers: Servers) -> WebDriverWait:
-    driver.get(demo_url(servers))
+def open_widget(driver: webdriver.Chrome, servers: Servers, query: str = "") -> WebDriverWait:
+    driver.get(demo_url(servers) + query)
     wait = WebDriverWait(driver, 60)
     wait.until(lambda d: d.find_element(By.ID, "acw-launcher")).click()
     wait.until(lambda d: "已连接" in d.find_element(By.ID, "acw-status").text)
@@ -73,10 +73,9 @@ def session_of(driver: webdriver.Chrome) -> str:
 
 
 def user_texts(servers: Servers, session_id: str) -> list[str]:
-    tracker = requests.get(
-        f"{servers.rasa_url}/conversations/{session_id}/tracker", timeout=30
-    ).json()
-    return [e["text"] for e in tracker["events"] if e["event"] == "user"]
+    """What the tracker store keeps (Rasa's HTTP API is off)."""
+    database = servers.environment()["DATABASE_URL"]
+    return [e["text"] for e in stored_events(database, session_id) if e["event"] == "user"]
 
 
 def idle(driver: webdriver.Chrome) -> bool:
@@ -217,3 +216,22 @@ def test_the_widget_is_keyboard_usable_and_fits_a_phone(
     browser.switch_to.active_element.send_keys(Keys.ESCAPE)
     wait.until(lambda d: not d.find_element(By.ID, "acw-panel").is_displayed())
     assert browser.switch_to.active_element.get_attribute("id") == "acw-launcher"
+
+
+def test_a_logged_in_bank_customer_is_known_without_digits(
+    browser: webdriver.Chrome, widget_servers: Servers
+) -> None:
+    """The demo page as the bank's logged-in page: its token names the customer, so the balance
+    comes without the card and ID questions; the anonymous page of the same browser gets a
+    conversation of its own."""
+    wait = open_widget(browser, widget_servers, "?account=CC-0002")
+    assert session_of(browser).startswith("wt-")
+    say(browser, "我还欠多少钱")
+    wait.until(lambda d: any("欠款合计" in text for text in bubbles(d, ".acw-bot")) and idle(d))
+    assert not any("卡号后四位" in text for text in bubbles(browser, ".acw-bot"))
+    browser.save_screenshot(str(ARTIFACTS / "logged-in-balance.png"))
+    logged_in = session_of(browser)
+
+    open_widget(browser, widget_servers)  # the same browser, now without a login
+    wait.until(lambda d: session_of(d) != logged_in)
+    assert not any("欠款合计" in text for text in bubbles(browser))

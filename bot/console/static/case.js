@@ -5,7 +5,6 @@
   const { api, notify, live, el, yuan, time, channel } = Console;
   const caseId = document.getElementById("case-root").dataset.caseId;
   const userId = Number(document.body.dataset.userId);
-  const isSupervisor = document.body.dataset.role === "supervisor";
   const transcript = document.getElementById("transcript");
   const seen = new Set();
   const AUTHORS = { cardholder: "客户", bot: "智能助手", specialist: "专员", system: "系统" };
@@ -70,7 +69,7 @@
     } catch (error) { notify(error.message, true); }
   }
 
-  function renderAgreements(agreements, canAct) {
+  function renderAgreements(agreements, may) {
     const box = document.getElementById("applications");
     box.replaceChildren();
     if (!agreements.length) box.append(el("p", { className: "muted" }, "没有申请。"));
@@ -79,13 +78,17 @@
       const card = el("div", { className: "application" + (a.pending ? " pending" : ""), id: "application-" + a.reference },
         el("strong", {}, a.reference), " ", el("span", { className: "badge" }, a.status_label),
         el("p", {}, (TYPES[o.type] || o.type) + " · " + o.months + " 期 · 月供 " + yuan(o.monthly_payment) + " · 总额 " + yuan(o.total_payment)));
-      if (a.pending && canAct) {
+      if (a.pending && (may.can_approve || may.can_reject)) {
+        const buttons = el("div", { className: "actions" });
+        if (may.can_approve) buttons.append(el("button", { type: "button", className: "approve", onclick: () => decide(a.reference, true) }, "批准"));
+        if (may.can_reject) buttons.append(el("button", { type: "button", className: "reject danger", onclick: () => decide(a.reference, false) }, "拒绝"));
         card.append(
-          el("label", { for: "note-" + a.reference }, "审批意见（拒绝时必填）"),
+          el("label", { for: "note-" + a.reference }, may.can_reject ? "审批意见（拒绝时必填）" : "审批意见"),
           el("input", { id: "note-" + a.reference, maxlength: 500 }),
-          el("div", { className: "actions" },
-            el("button", { type: "button", className: "approve", onclick: () => decide(a.reference, true) }, "批准"),
-            el("button", { type: "button", className: "reject danger", onclick: () => decide(a.reference, false) }, "拒绝")));
+          buttons);
+      }
+      if (a.pending && may.four_eyes && !may.can_approve) {
+        card.append(el("p", { className: "muted four-eyes" }, "按规定，审批需由另一位专员或主管完成。"));
       }
       box.append(card);
     });
@@ -109,10 +112,10 @@
     document.getElementById("claim-box").hidden = c.status !== "open";
     document.getElementById("reply-form").hidden = !held;
     document.getElementById("hand-back-form").hidden = !held;
-    document.getElementById("close-form").hidden = c.status === "closed" || (c.status === "claimed" && !held);
+    document.getElementById("close-form").hidden = !state.permissions.can_close;
     renderOffers(state.offers);
     renderHardship(state.hardship);
-    renderAgreements(state.agreements, held || isSupervisor);
+    renderAgreements(state.agreements, state.permissions);
   }
 
   function renderChoices(data) {

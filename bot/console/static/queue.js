@@ -43,7 +43,8 @@
         el("td", { "data-label": "原因" }, item.reason_label),
         el("td", { "data-label": "渠道" }, channel(item.channel)),
         el("td", { "data-label": "等待" }, duration(waiting)),
-        el("td", { "data-label": "状态" }, item.status_label + (item.claimed_by_name ? "（" + item.claimed_by_name + "）" : "")),
+        el("td", { "data-label": "状态" }, item.status_label + (item.claimed_by_name ? "（" + item.claimed_by_name + "）" : ""),
+          item.pending_application ? el("span", { className: "badge" }, "待审批") : ""),
         el("td", { "data-label": "操作" }, action(item)));
       body.append(row);
     });

@@ -28,6 +28,10 @@
     primary: given.primary || data.primary || "#b4232a",
     accent: given.accent || data.accent || "#1f6feb",
     open: String(given.open || data.open || "false") === "true",
+    // The bank's logged-in page: a URL on its own site that returns {"token": "<JWT>"} for the
+    // signed-in customer (fetched anew at every connect), or a token given directly.
+    tokenUrl: given.tokenUrl || data.tokenUrl || "",
+    token: given.token || data.token || "",
   };
   var SESSION_KEY = "arrears-chat-session";
   var QUEUE_KEY = "arrears-chat-queue";
@@ -296,11 +300,24 @@
     updateTyping();
   }
 
+  // Without a token the widget works anonymously (general questions, the knowledge check).
+  function loginToken(done) {
+    if (!config.tokenUrl) return done(config.token);
+    fetch(config.tokenUrl, { credentials: "include", cache: "no-store" })
+      .then(function (answer) { return answer.ok ? answer.json() : {}; })
+      .then(function (body) { done((body && body.token) || ""); })
+      .catch(function () { done(""); });
+  }
+
   function start() {
     socket = window.io(config.server, { path: config.path, transports: ["websocket", "polling"] });
     socket.on("connect", function () {
       status.textContent = "已连接";
-      socket.emit("session_request", { session_id: sessionId });
+      loginToken(function (token) {
+        var request = { session_id: sessionId };
+        if (token) request.token = token;
+        socket.emit("session_request", request);
+      });
     });
     socket.on("session_confirm", function (id) {
       sessionId = id;

@@ -1,0 +1,113 @@
+"""Verified sessions: the one place that decides whether a conversation may see an account.
+
+Slots can be forged by whoever can write a tracker, so no action trusts ``verified`` or
+``account_id``: a row here, bound to the conversation *and* its channel, is the proof. It ends
+after ``verification_idle_minutes`` without use, after ``verification_max_minutes`` whatever
+happens, and when the conversation starts a new Rasa session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from bot.clock import as_utc, now_utc
+from bot.db import models
+from bot.db.store import Store
+from bot.settings import Settings, load_settings
+
+KNOWLEDGE_CHECK = "knowledge_check"
+WIDGET_TOKEN = "widget_token"
+TELEGRAM_LINK = "telegram_link"
+TOUCH_EVERY = timedelta(seconds=30)
+# a conversation on no named channel (Rasa's own tools: `rasa shell`, Agent.handle_text)
+NO_CHANNEL = "unknown"
+
+
+class VerifiedSessions:
+    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+        self.store = store
+        settings = settings or load_settings()
+        self.idle = timedelta(minutes=settings.verification_idle_minutes)
+        self.longest = timedelta(minutes=settings.verification_max_minutes)
+
+    def grant(
+        self, conversation_id: str, channel: str | None, account_id: str, method: str
+    ) -> None:
+        """The conversation is the account's holder from now on (replacing any earlier grant)."""
+        channel = channel or NO_CHANNEL
+        moment = now_utc()
+        with self.store.session() as session, session.begin():
+            self._end_all(session, conversation_id, moment)
+            session.add(
+                models.VerifiedSession(
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    account_id=account_id,
+                    method=method,
+                    verified_at=moment,
+                    last_seen_at=moment,
+                    expires_at=moment + self.longest,
+                )
+            )
+            self.store.audit(
+                session,
+                "identity_verified",
+                conversation_id,
+                account_id,
+                channel=channel,
+                method=method,
+            )
+
+    def current(self, conversation_id: str, channel: str | None) -> str | None:
+        """The account this conversation is verified for on this channel, or None; a valid
+        session's idle clock starts again."""
+        moment = now_utc()
+        channel = channel or NO_CHANNEL
+        with self.store.session() as session, session.begin():
+            row = session.execute(
+                select(models.VerifiedSession)
+                .where(
+                    models.VerifiedSession.conversation_id == conversation_id,
+                    models.VerifiedSession.revoked_at.is_(None),
+                )
+                .order_by(models.VerifiedSession.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if row is None or row.channel != channel:
+                return None
+            if moment >= as_utc(row.expires_at) or moment - as_utc(row.last_seen_at) >= self.idle:
+                row.revoked_at = moment
+                return None
+            if moment - as_utc(row.last_seen_at) >= TOUCH_EVERY:
+                row.last_seen_at = moment  # not on every call: one write a minute is enough
+            return row.account_id
+
+    def revoke(
+        self, conversation_id: str, reason: str, methods: tuple[str, ...] | None = None
+    ) -> bool:
+        """End the conversation's verification (a new session, the cardholder's wish); only
+        those made by ``methods`` when given."""
+        moment = now_utc()
+        with self.store.session() as session, session.begin():
+            ended = self._end_all(session, conversation_id, moment, methods)
+            if ended:
+                self.store.audit(session, "identity_ended", conversation_id, reason=reason)
+            return ended > 0
+
+    @staticmethod
+    def _end_all(
+        session: object,
+        conversation_id: str,
+        moment: datetime,
+        methods: tuple[str, ...] | None = None,
+    ) -> int:
+        statement = update(models.VerifiedSession).where(
+            models.VerifiedSession.conversation_id == conversation_id,
+            models.VerifiedSession.revoked_at.is_(None),
+        )
+        if methods is not None:
+            statement = statement.where(models.VerifiedSession.method.in_(methods))
+        result = session.execute(statement.values(revoked_at=moment))  # type: ignore[attr-defined]
+        return result.rowcount or 0
