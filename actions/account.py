@@ -9,7 +9,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import CalmAction, escalate, money, store, verified_account
+from actions.common import (
+    CalmAction,
+    escalate,
+    money,
+    stays_with_the_person,
+    store,
+    verified_account,
+)
 from bot.clock import now_utc, today
 from bot.conversation.consequences import overdraft_threshold_reached, stage
 from bot.db.store import AccountView
@@ -43,6 +50,8 @@ class ActionShowBalance(CalmAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if stays_with_the_person(dispatcher, tracker):
+            return []
         account = verified_account(tracker)
         if account is None:
             return []

@@ -99,6 +99,16 @@ def escalate(tracker: Tracker, reason: str, **detail: Any) -> None:
     )
 
 
+def stays_with_the_person(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """True (having replied) while the conversation is in crisis: after distress, no money
+    talk, no plan, promise or agreement until a person has taken over; the reply stays
+    supportive and repeats the hotline."""
+    if not store().in_crisis(conversation_id(tracker)):
+        return False
+    dispatcher.utter_message(response="utter_crisis_followup")
+    return True
+
+
 def verified_account(tracker: Tracker) -> AccountView | None:
     """The account, only once identity is verified in this conversation."""
     account_id = verified_account_id(tracker)

@@ -17,6 +17,7 @@ from actions.common import (
     money,
     percent,
     policy,
+    stays_with_the_person,
     store,
     verified_account,
 )
@@ -45,9 +46,13 @@ class ActionProposePlans(CalmAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if stays_with_the_person(dispatcher, tracker):
+            return []
         account = verified_account(tracker)
         if account is None:
             return []
+        if tell_what_stands(dispatcher, account.account_id):
+            return [SlotSet("pending_goal", None)]
         statement = {
             "reason": tracker.get_slot("hardship_reason"),
             "monthly_income": float(tracker.get_slot("monthly_income")),
@@ -105,16 +110,74 @@ class ActionProposePlans(CalmAction):
                 title=option_title(option),
                 explanation=option.get("explanation", ""),
             )
-            monthly = money(option["monthly_payment"])
             buttons.append(
                 {
-                    "title": f"方案{n}：{monthly}元 × {option['months']}期",
+                    "title": button_title(n, option),
                     "payload": f'/choose_plan{{"plan_choice": "{n}"}}',
                 }
             )
         dispatcher.utter_message(
             response="utter_plans_choose", buttons=localised_buttons(tracker, buttons)
         )
+
+
+ARRANGEMENT_STATUS = {
+    "agreed": "已生效",
+    "approved": "已审批通过",
+    "pending_approval": "正在等待专员审批",
+}
+
+
+def tell_what_stands(dispatcher: CollectingDispatcher, account_id: str) -> bool:
+    """True (having said so) when the account already has an agreement or an application that
+    stands: the cardholder hears its reference and status, and changes go through a person."""
+    standing = store().active_arrangement(account_id)
+    if standing is None:
+        return False
+    dispatcher.utter_message(
+        response="utter_existing_arrangement",
+        reference=standing.reference,
+        status=ARRANGEMENT_STATUS.get(standing.status, standing.status),
+        monthly_payment=money(standing.monthly_payment),
+        months=standing.months,
+        first_due_date=standing.first_due_date,
+    )
+    return True
+
+
+def name_what_is_affordable(
+    dispatcher: CollectingDispatcher, tracker: Tracker, offer: OfferView
+) -> None:
+    """A choice above what the cardholder said they can pay is named as such before they
+    confirm, with the affordable alternative when there is one."""
+    offers = store().offers_in_batch(conversation_id(tracker), tracker.get_slot("offer_batch"))
+    fits = [o for o in offers if o.detail.get("affordable") and o.id != offer.id]
+    if fits:
+        better = min(fits, key=lambda o: o.rank)
+        dispatcher.utter_message(
+            response="utter_plan_above_affordable",
+            monthly_payment=money(offer.monthly_payment),
+            rank=better.rank,
+            alternative_monthly=money(better.monthly_payment),
+        )
+    else:
+        dispatcher.utter_message(
+            response="utter_plan_above_affordable_none",
+            monthly_payment=money(offer.monthly_payment),
+        )
+
+
+def payments_of(option: dict[str, Any]) -> int:
+    """How many payments the cardholder makes (the schedule's length where there is one)."""
+    schedule = option.get("schedule")
+    return len(schedule) if isinstance(schedule, list) and schedule else int(option["months"])
+
+
+def button_title(n: int, option: dict[str, Any]) -> str:
+    monthly, payments = money(option["monthly_payment"]), payments_of(option)
+    if payments == 1:
+        return f"方案{n}：一次性还 {money(option['total_payment'])}元"
+    return f"方案{n}：{monthly}元 × {payments}期"
 
 
 def chosen_offer(tracker: Tracker) -> tuple[OfferView | None, int]:
@@ -137,9 +200,14 @@ class ActionSummarizePlan(CalmAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        if verified_account(tracker) is None or not tracker.get_slot("offer_batch"):
+        if stays_with_the_person(dispatcher, tracker):
+            return [SlotSet("plan_choice", None)]
+        account = verified_account(tracker)
+        if account is None or not tracker.get_slot("offer_batch"):
             dispatcher.utter_message(response="utter_no_offers_yet")
             return []
+        if tell_what_stands(dispatcher, account.account_id):  # a button from before the deal
+            return [SlotSet("plan_choice", None)]
         offer, count = chosen_offer(tracker)
         if offer is None:
             dispatcher.utter_message(response="utter_plan_unknown_choice", count=count)
@@ -154,6 +222,8 @@ class ActionSummarizePlan(CalmAction):
             total_cost=money(offer.total_cost),
             apr=percent(offer.apr),
         )
+        if offer.detail.get("affordable") is False:
+            name_what_is_affordable(dispatcher, tracker, offer)
         dispatcher.utter_message(
             response="utter_confirm_plan_needs_approval"
             if offer.requires_approval
@@ -171,11 +241,15 @@ class ActionConfirmPlan(CalmAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if stays_with_the_person(dispatcher, tracker):
+            return [SlotSet("selected_offer", None), SlotSet("plan_choice", None)]
         account = verified_account(tracker)
         offer, _count = chosen_offer(tracker)
         if account is None or offer is None:
             dispatcher.utter_message(response="utter_no_offers_yet")
             return []
+        if tell_what_stands(dispatcher, account.account_id):  # never a second deal
+            return [SlotSet("selected_offer", None), SlotSet("plan_choice", None)]
         sender = conversation_id(tracker)
         recorded = store().create_agreement(sender, account.account_id, offer)
         if recorded.status == "pending_approval":

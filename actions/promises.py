@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,9 @@ from actions.common import (
     CalmAction,
     CalmFormValidation,
     conversation_id,
+    latest_text,
     money,
+    stays_with_the_person,
     store,
     verified_account,
 )
@@ -39,6 +42,17 @@ def read_promise_date(value: Any, on: date) -> date | None:
     return resolved
 
 
+_DAY = re.compile(r"([0-9０-９]+|[一二三四五六七八九十两]+)\s*(号|號|日)(?!元)")
+
+
+def amount_is_a_day(text: str, amount: float) -> bool:
+    """ "大概10号发工资": the 10 is a day of the month, not ten yuan."""
+    for number, _unit in _DAY.findall(to_simplified(text or "")):
+        if read_money(number) == amount:
+            return True
+    return False
+
+
 class ValidatePromiseForm(CalmFormValidation):
     def name(self) -> str:
         return "validate_promise_form"
@@ -50,6 +64,23 @@ class ValidatePromiseForm(CalmFormValidation):
         if not amount:
             dispatcher.utter_message(response="utter_invalid_amount")
             return {"promise_amount": None}
+        if amount_is_a_day(latest_text(tracker), amount):
+            dispatcher.utter_message(response="utter_promise_amount_is_a_day", day=int(amount))
+            return {"promise_amount": None}
+        account = verified_account(tracker)
+        if account is not None and Decimal(str(amount)) > account.total_due:
+            dispatcher.utter_message(
+                response="utter_promise_above_balance",
+                amount=money(amount),
+                total_due=money(account.total_due),
+            )
+            return {"promise_amount": None}
+        if account is not None and Decimal(str(amount)) < account.minimum_payment:
+            dispatcher.utter_message(
+                response="utter_promise_below_minimum",
+                amount=money(amount),
+                minimum_payment=money(account.minimum_payment),
+            )
         return {"promise_amount": amount}
 
     async def validate_promise_date(
@@ -69,6 +100,8 @@ class ActionRecordPromise(CalmAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if stays_with_the_person(dispatcher, tracker):
+            return [SlotSet("promise_amount", None), SlotSet("promise_date", None)]
         account = verified_account(tracker)
         amount, due = tracker.get_slot("promise_amount"), tracker.get_slot("promise_date")
         if account is None or amount is None or due is None:

@@ -17,6 +17,7 @@ from actions.common import (
     escalate,
     latest_intent,
     latest_text,
+    stays_with_the_person,
     store,
     verified_account,
     verified_account_id,
@@ -65,7 +66,7 @@ class ActionAnswer(CalmAction):
             dispatcher.utter_message(response=step)
             return []
         dispatcher.utter_message(response=ANSWERS.get(intent or "", "utter_out_of_scope"))
-        if intent in PERSONALISED:
+        if intent in PERSONALISED and not store().in_crisis(conversation_id(tracker)):
             account = verified_account(tracker)
             if account is not None:
                 utter_personal_consequences(dispatcher, account)
@@ -131,6 +132,9 @@ class ActionHandleComplaint(CalmAction):
         recorded = store().record_complaint(
             conversation_id(tracker), account_id_of(tracker), latest_text(tracker)[:2000]
         )
+        if recorded.status == "added":  # one complaint per conversation, added to
+            dispatcher.utter_message(response="utter_complaint_added", reference=recorded.reference)
+            return LEAVE_FORM
         escalate(tracker, "complaint", reference=recorded.reference)
         dispatcher.utter_message(response="utter_complaint_recorded", reference=recorded.reference)
         return LEAVE_FORM
@@ -215,6 +219,8 @@ class ActionMisunderstood(CalmAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if stays_with_the_person(dispatcher, tracker):  # a person is coming already
+            return []
         if consecutive_fallbacks(tracker.events) < MISUNDERSTANDINGS_BEFORE_HANDOFF:
             dispatcher.utter_message(response="utter_misunderstood")
             return []
@@ -256,6 +262,8 @@ class ActionDefaultFallback(CalmAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        if stays_with_the_person(dispatcher, tracker):  # a person is coming already
+            return []
         # this message fell back too: count it with those right before it
         latest = max(i for i, e in enumerate(tracker.events) if e.get("event") == "user")
         fallbacks = 1 + consecutive_fallbacks(tracker.events[:latest])

@@ -238,7 +238,7 @@ async def test_traditional_cardholders_get_traditional_plan_buttons() -> None:
     _, dispatcher = await run(ActionProposePlans(), make_tracker(slots=slots))
     titles = [b["title"] for b in dispatcher.messages[-1]["buttons"]]
     assert all(title.startswith("方案") for title in titles)
-    assert all("元" in title and "期" in title for title in titles)
+    assert all("元" in title and ("期" in title or "一次性" in title) for title in titles)
 
 
 async def test_income_below_expenses_escalates_instead_of_offering(store: Store) -> None:
@@ -370,3 +370,120 @@ async def test_two_fallbacks_in_a_row_go_to_a_person(store: Store) -> None:
     assert "utter_technical_problem" not in responses(dispatcher)
     (case,) = store.rows(models.Escalation)
     assert case.reason == "misunderstood" and case.channel == "rest"
+
+
+# --- state awareness, affordability, crisis mode (issue 15) -----------------------------------
+
+
+async def test_an_old_button_after_the_deal_makes_no_second_one(store: Store) -> None:
+    events, _ = await run(ActionProposePlans(), make_tracker(slots={**VERIFIED, **HARDSHIP}))
+    chosen = {**VERIFIED, "offer_batch": slot_events(events)["offer_batch"], "plan_choice": "1"}
+    await run(ActionConfirmPlan(), make_tracker(slots=chosen))
+    (agreement,) = store.rows(models.Agreement)
+    for action in (ActionSummarizePlan(), ActionConfirmPlan(), ActionProposePlans()):
+        slots = {**chosen, "plan_choice": "2", **HARDSHIP}
+        _, dispatcher = await run(action, make_tracker(slots=slots))
+        assert responses(dispatcher) == ["utter_existing_arrangement"]
+        assert dispatcher.messages[0]["reference"] == agreement.reference
+    assert store.count(models.Agreement) == 1 and store.count(models.HardshipStatement) == 1
+
+
+async def test_a_choice_above_what_one_can_pay_is_named_before_confirming(store: Store) -> None:
+    events, dispatcher = await run(
+        ActionProposePlans(), make_tracker(slots={**VERIFIED, **HARDSHIP})
+    )
+    batch = slot_events(events)["offer_batch"]
+    offers = store.offers_in_batch("test-conversation", batch)
+    too_much = [o for o in offers if o.detail.get("affordable") is False]
+    for offer in too_much:
+        chosen = {**VERIFIED, "offer_batch": batch, "plan_choice": str(offer.rank)}
+        _, dispatcher = await run(ActionSummarizePlan(), make_tracker(slots=chosen))
+        assert {"utter_plan_above_affordable", "utter_plan_above_affordable_none"} & set(
+            responses(dispatcher)
+        )
+    fitting = next(o for o in offers if o.detail.get("affordable"))
+    chosen = {**VERIFIED, "offer_batch": batch, "plan_choice": str(fitting.rank)}
+    _, dispatcher = await run(ActionSummarizePlan(), make_tracker(slots=chosen))
+    assert "utter_plan_above_affordable" not in responses(dispatcher)
+
+
+def test_buttons_show_the_real_number_of_payments() -> None:
+    from actions.plans import button_title
+
+    lump = {"monthly_payment": 36698.0, "months": 1, "total_payment": 36698.0, "schedule": [{}]}
+    assert button_title(1, lump) == "方案1：一次性还 36,698.00元"
+    twelve = {
+        "monthly_payment": 1000.0,
+        "months": 15,
+        "total_payment": 12000,
+        "schedule": [{}] * 12,
+    }
+    assert button_title(2, twelve) == "方案2：1,000.00元 × 12期"
+
+
+async def test_after_distress_no_money_talk_until_a_person_takes_over(store: Store) -> None:
+    await run(ActionCrisisSupport(), make_tracker(intent="express_distress", slots=VERIFIED))
+    quiet = [
+        (ActionShowBalance(), {}),
+        (ActionProposePlans(), HARDSHIP),
+        (ActionRecordPromise(), {"promise_amount": 500.0, "promise_date": "2026-12-10"}),
+    ]
+    for action, extra in quiet:
+        _, dispatcher = await run(action, make_tracker(slots={**VERIFIED, **extra}))
+        assert responses(dispatcher) == ["utter_crisis_followup"], action.name()
+    from actions.support import ActionDefaultFallback
+
+    _, dispatcher = await run(ActionDefaultFallback(), make_tracker(intent="affirm", text="嗯"))
+    assert responses(dispatcher) == ["utter_crisis_followup"]
+    assert store.count(models.Promise) == 0 and store.count(models.Offer) == 0
+    # once a specialist has taken the conversation over, the bot may talk about money again
+    (case,) = store.rows(models.Escalation)
+    from bot.handoff.cases import Cases
+
+    assert Cases(store).claim(case.id, add_specialist(store), "王专员")
+    _, dispatcher = await run(ActionShowBalance(), make_tracker(slots=VERIFIED))
+    assert responses(dispatcher)[0] == "utter_balance"
+
+
+async def test_a_second_complaint_is_added_to_the_first(store: Store) -> None:
+    for text in ("我要投诉", "我要投诉你们", "昨晚11点还打电话催我"):
+        _, dispatcher = await run(
+            ActionHandleComplaint(), make_tracker(intent="complain", text=text)
+        )
+    (complaint,) = store.rows(models.Complaint)
+    assert "昨晚11点" in complaint.text and "utter_complaint_added" in responses(dispatcher)
+    assert len([r for r in store.rows(models.Escalation)]) == 1
+
+
+def add_specialist(store: Store) -> int:
+    with store.session() as session, session.begin():
+        row = models.Specialist(
+            username="wang", display_name="王专员", role="specialist", password_hash="x"
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "expected", "kept"),
+    [
+        ("大概10号发工资", 10, "utter_promise_amount_is_a_day", False),
+        ("那后天还10万", 100000, "utter_promise_above_balance", False),  # 37,135.50 owed
+        ("先还500", 500, "utter_promise_below_minimum", True),  # minimum 4,400.00
+        ("还5000", 5000, None, True),
+    ],
+)
+async def test_a_promise_amount_is_checked_back(
+    text: str, amount: float, expected: str | None, kept: bool
+) -> None:
+    tracker = make_tracker(
+        slots={**VERIFIED, "requested_slot": "promise_amount"},
+        intent="promise_to_pay",
+        text=text,
+        set_after_user={"promise_amount": amount},
+        active_loop="promise_form",
+    )
+    events, dispatcher = await run(ValidatePromiseForm(), tracker)
+    assert (slot_events(events)["promise_amount"] is not None) is kept
+    assert responses(dispatcher) == ([expected] if expected else [])

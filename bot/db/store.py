@@ -74,6 +74,20 @@ class OfferView:
     detail: dict[str, Any]
 
 
+ACTIVE_ARRANGEMENTS = ("agreed", "pending_approval", "approved")
+
+
+@dataclass(frozen=True)
+class ArrangementView:
+    """An agreement or application that still stands, as the cardholder is told of it."""
+
+    reference: str
+    status: str
+    monthly_payment: Decimal
+    months: int
+    first_due_date: str
+
+
 @dataclass(frozen=True)
 class Recorded:
     """What a write produced: its row id and, where the cardholder gets one, a reference number."""
@@ -321,7 +335,27 @@ class Store:
             return Recorded(id=row.id, reference=row.reference)
 
     def record_complaint(self, conversation_id: str, account_id: str | None, text: str) -> Recorded:
+        """One open complaint per conversation: a second "我要投诉" adds to it (status
+        ``added``) instead of filing another."""
         with self._session() as session, session.begin():
+            open_one = session.execute(
+                select(models.Complaint)
+                .where(
+                    models.Complaint.conversation_id == conversation_id,
+                    models.Complaint.status == "open",
+                )
+                .order_by(models.Complaint.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if open_one is not None:
+                if text and text not in open_one.text:
+                    open_one.text = (open_one.text + "\n" + text)[:8000]
+                open_one.account_id = open_one.account_id or account_id
+                self.audit(
+                    session, "complaint_added", conversation_id, account_id,
+                    reference=open_one.reference,
+                )  # fmt: skip
+                return Recorded(id=open_one.id, reference=open_one.reference, status="added")
             row = models.Complaint(
                 reference=new_reference("CP"),
                 conversation_id=conversation_id,
@@ -354,6 +388,30 @@ class Store:
                 preferred_time=preferred_time[:200],
             )
             return Recorded(id=row.id)
+
+    def active_arrangement(self, account_id: str) -> ArrangementView | None:
+        """The account's agreement or application that still stands (newest first)."""
+        with self._session() as session:
+            row = session.execute(
+                select(models.Agreement, models.Offer)
+                .join(models.Offer, models.Offer.id == models.Agreement.offer_id)
+                .where(
+                    models.Agreement.account_id == account_id,
+                    models.Agreement.status.in_(ACTIVE_ARRANGEMENTS),
+                )
+                .order_by(models.Agreement.id.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            agreement, offer = row
+            return ArrangementView(
+                reference=agreement.reference,
+                status=agreement.status,
+                monthly_payment=Decimal(offer.monthly_payment),
+                months=offer.months,
+                first_due_date=str((offer.detail or {}).get("first_due_date", "")),
+            )
 
     # escalations ----------------------------------------------------------------------------
 
@@ -403,6 +461,22 @@ class Store:
                 escalation_id=row.id,
             )
             return Recorded(id=row.id, status=row.status)
+
+    def in_crisis(self, conversation_id: str) -> bool:
+        """Distress was detected and no person has taken the conversation over yet: the bot
+        says nothing about money until one has (the case is claimed, handed back or closed)."""
+        with self._session() as session:
+            row = session.execute(
+                select(models.Escalation).where(
+                    models.Escalation.conversation_id == conversation_id,
+                    models.Escalation.status == "open",
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                return False
+            return row.reason == "distress" or "distress" in (row.detail or {}).get(
+                "other_reasons", []
+            )
 
     # inspection (tests, console) -------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -375,3 +376,32 @@ def test_a_linked_cardholder_gets_the_balance_without_giving_digits(
     events = tracker_of(servers, chat_id)["events"]
     said = [e.get("text") or "" for e in events if e["event"] == "user"]
     assert said and not any(code in text for text in said)  # the code never reached Rasa
+
+
+def test_a_telegram_cardholder_hears_the_specialists_decision(
+    servers: Servers, api: FakeBotApi, store: Store
+) -> None:
+    """The application's case records Telegram as its channel: the approval is sent to the
+    chat (not to the REST outbox)."""
+    chat_id = 9803
+    post(servers, text_update(chat_id, f"/link {AccountLinks(store).issue_code('CC-0003')}"))
+    for text in ("我想办分期还款", "我最近失业了", "4500", "3000", "500", "一个孩子", "大概6个月"):
+        assert post(servers, text_update(chat_id, text)) == 200
+    offers = store.rows(models.Offer, conversation_id=str(chat_id))
+    needs_approval = next(o for o in offers if o.requires_approval)
+    choice = f'/choose_plan{{"plan_choice": "{needs_approval.rank}"}}'
+    assert post(servers, text_update(chat_id, choice)) == 200
+    assert post(servers, text_update(chat_id, "/affirm")) == 200
+    submitted = "\n".join(texts(api, chat_id))
+    reference = re.search(r"编号: (AP-[A-Z0-9]{8})", submitted).group(1)
+    (case,) = store.rows(models.Escalation, conversation_id=str(chat_id))
+    assert case.channel == "telegram" and case.reason == "plan_approval"
+    with store.session() as session, session.begin():
+        specialist = models.Specialist(
+            username="tg-decider", display_name="审批专员", role="supervisor", password_hash="x"
+        )
+        session.add(specialist)
+        session.flush()
+        specialist_id = specialist.id
+    Cases(store).decide_application(reference, specialist_id, True, "")
+    api.wait_for(lambda: any("审批通过" in t and reference in t for t in texts(api, chat_id)))

@@ -3,17 +3,21 @@ repeated message ids, input checks, history after a reconnect, and no history fo
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
 import requests
 import socketio
 
+from bot.db import models
+from bot.db.store import Store
+from bot.handoff.cases import Cases
 from bot.identity.tokens import issue_token, read_token
 from bot.launcher import Servers
 from bot.settings import load_settings
 from tests.support import stored_events
-from tests.widget.support import WidgetClient
+from tests.widget.support import WidgetClient, add_specialist
 
 pytestmark = [pytest.mark.servers, pytest.mark.model]
 
@@ -174,5 +178,32 @@ def test_a_rest_conversation_is_never_shown_to_a_widget(widget_servers: Servers)
     chat = WidgetClient(widget_servers, rest_id)
     try:
         assert chat.history == []  # no conversation was made under that id
+    finally:
+        chat.close()
+
+
+def test_a_widget_cardholder_hears_the_specialists_decision(
+    widget_servers: Servers, widget_store: Store
+) -> None:
+    """The application's case records the widget as its channel, so the approval reaches the
+    cardholder's socket (not the REST outbox)."""
+    secret = load_settings(widget_servers.environment()).widget_token_secret
+    chat = WidgetClient(widget_servers, token=issue_token("CC-0005", secret))
+    try:
+        for text in ("我想办分期还款", "我最近失业了", "4500", "3000", "500", "一个孩子"):
+            assert chat.say(text)["ok"]
+        chat.say("大概6个月")
+        chat.wait_for(lambda: "方案1" in chat.texts())
+        offers = widget_store.rows(models.Offer, conversation_id=chat.session_id)
+        needs_approval = next(o for o in offers if o.requires_approval)
+        chat.say(f'/choose_plan{{"plan_choice": "{needs_approval.rank}"}}')
+        chat.say("/affirm")
+        chat.wait_for(lambda: re.search(r"编号: AP-", chat.texts()))
+        reference = re.search(r"编号: (AP-[A-Z0-9]{8})", chat.texts()).group(1)
+        (case,) = widget_store.rows(models.Escalation, conversation_id=chat.session_id)
+        assert case.channel == "widget" and case.reason == "plan_approval"
+        specialist = add_specialist(widget_store, "decider", "审批专员")
+        Cases(widget_store).decide_application(reference, specialist, True, "")
+        chat.wait_for(lambda: chat.texts().count(reference) >= 2 and "通过" in chat.texts())
     finally:
         chat.close()
