@@ -101,6 +101,9 @@ class ActionProposePlans(CalmAction):
     def _show(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, options: list[dict[str, Any]]
     ) -> None:
+        """One short card per option (about 80 characters, where the engine's explanation has
+        300), the full terms one tap away in ``custom.details`` (the widget folds them out;
+        REST clients get them beside the text), and the sentences every option shares once."""
         dispatcher.utter_message(response="utter_plans_intro", count=len(options))
         buttons = []
         for n, option in enumerate(options, start=1):
@@ -108,7 +111,8 @@ class ActionProposePlans(CalmAction):
                 response="utter_plan_option",
                 n=n,
                 title=option_title(option),
-                explanation=option.get("explanation", ""),
+                summary=card_summary(option),
+                json_message={"plan": n, "details": option.get("explanation", "")},
             )
             buttons.append(
                 {
@@ -116,9 +120,29 @@ class ActionProposePlans(CalmAction):
                     "payload": f'/choose_plan{{"plan_choice": "{n}"}}',
                 }
             )
+        dispatcher.utter_message(response="utter_plans_terms_note")
         dispatcher.utter_message(
             response="utter_plans_choose", buttons=localised_buttons(tracker, buttons)
         )
+
+
+def card_summary(option: dict[str, Any]) -> str:
+    """What a card says of an option: how much, how often, in all, what it costs, whether it
+    fits what the cardholder can pay, and whether a person must approve it."""
+    payments = payments_of(option)
+    total, cost = money(option["total_payment"]), money(option["total_cost"])
+    if payments == 1:
+        how = f"一次性还 {total} 元（{option.get('first_due_date', '')} 前）"
+    else:
+        how = f"每月 {money(option['monthly_payment'])} 元 × {payments} 期，共还 {total} 元"
+    extra = f"利息和费用 {cost} 元" if float(option["total_cost"]) else "不另收利息和费用"
+    fit = {True: "在您每月可承担的范围内", False: "超出您每月可承担的金额"}.get(
+        option.get("affordable")
+    )
+    approval = "需专员审批" if option.get("requires_approval") else "确认即可办理"
+    return "\n".join(
+        part for part in (how, "；".join(filter(None, (extra, fit, approval)))) if part
+    )
 
 
 ARRANGEMENT_STATUS = {

@@ -38,6 +38,9 @@ def tracker_entries(tracker: DialogueStateTracker) -> list[dict[str, Any]]:
                 entry = {"role": "bot", "text": event.text or "", "at": event.timestamp}
                 if buttons:
                     entry["buttons"] = buttons
+                custom = (event.data or {}).get("custom")
+                if isinstance(custom, dict) and custom:
+                    entry["custom"] = custom  # e.g. a plan's folded terms
                 entries.append(entry)
         elif isinstance(event, UserUttered) and event.text is not None:
             text = titles.get(event.text, event.text)

@@ -187,6 +187,17 @@
     var body = el("div", "acw-text");
     appendRichText(body, message.text);
     bubble.appendChild(body);
+    if (typeof custom.details === "string" && custom.details) {
+      // a plan's full terms, folded: the cards stay short enough for a phone screen
+      var details = el("details", "acw-details");
+      var summary = el("summary");
+      summary.textContent = "查看完整条款";
+      var terms = el("div", "acw-text");
+      appendRichText(terms, custom.details);
+      details.appendChild(summary);
+      details.appendChild(terms);
+      bubble.appendChild(details);
+    }
     if (message.buttons && message.buttons.length) showButtons(bubble, message.buttons);
     log.appendChild(bubble);
     scrollDown();
