@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -79,10 +80,21 @@ def client_of(tracker: Tracker) -> str | None:
     return client if isinstance(client, str) else None
 
 
+def session_started(tracker: Tracker) -> datetime | None:
+    """When the tracker's Rasa session started (its latest ``session_started`` event)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started" and event.get("timestamp"):
+            return datetime.fromtimestamp(float(event["timestamp"]), tz=timezone.utc)
+    return None
+
+
 def verified_account_id(tracker: Tracker) -> str | None:
     """The account this conversation is verified for, from the server's verified sessions,
-    never from slots (whoever can write a tracker can write slots)."""
-    return verified_sessions().current(conversation_id(tracker), conversation_channel(tracker))
+    never from slots (whoever can write a tracker can write slots); a knowledge check of an
+    earlier Rasa session does not count."""
+    return verified_sessions().current(
+        conversation_id(tracker), conversation_channel(tracker), session_started(tracker)
+    )
 
 
 def escalate(tracker: Tracker, reason: str, **detail: Any) -> None:

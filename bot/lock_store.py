@@ -64,10 +64,10 @@ class LockBackend(Protocol):
 
     def change(self, conversation_id: str, change: Change) -> Any: ...
 
-    def hit(self, key: str, window: int, window_s: int) -> int:
-        """Count one event for ``key`` in fixed window number ``window`` (of ``window_s``
-        seconds); the count so far in that window. Every worker sees the same counts, so the
-        channels' rate limits hold for a client whichever worker serves it."""
+    def hit(self, keys: list[str], window: int, window_s: int) -> list[int]:
+        """Count one event for each key in fixed window number ``window`` (of ``window_s``
+        seconds), in one round trip; the counts so far in that window. Every worker sees the
+        same counts, so the channels' rate limits hold whichever worker serves a client."""
         ...
 
 
@@ -85,11 +85,15 @@ class RedisLocks:
         return 1
     """
 
-    # One round trip; the key expires with its window, so counts never pile up.
+    # One round trip for all keys; each expires with its window, so counts never pile up.
     _HIT = """
-        local count = redis.call('INCR', KEYS[1])
-        if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-        return count
+        local counts = {}
+        for i, key in ipairs(KEYS) do
+            local count = redis.call('INCR', key)
+            if count == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+            counts[i] = count
+        end
+        return counts
     """
 
     def __init__(self, url: str) -> None:
@@ -98,8 +102,9 @@ class RedisLocks:
         self._compare_and_set = self.red.register_script(self._COMPARE_AND_SET)
         self._hit = self.red.register_script(self._HIT)
 
-    def hit(self, key: str, window: int, window_s: int) -> int:
-        return int(self._hit(keys=[f"rate:{key}:{window}"], args=[window_s * 2]))
+    def hit(self, keys: list[str], window: int, window_s: int) -> list[int]:
+        names = [f"rate:{key}:{window}" for key in keys]
+        return [int(count) for count in self._hit(keys=names, args=[window_s * 2])]
 
     def read(self, conversation_id: str) -> str | None:
         stored = self.red.get(self.key_prefix + conversation_id)
@@ -169,20 +174,22 @@ class SQLiteLocks:
                 "window": counted.excluded.window,
             },
         )
-        self._read_count = select(_rates.c.count).where(_rates.c.key == bindparam("key"))
+        self._read_counts = select(_rates.c.key, _rates.c.count).where(
+            _rates.c.key.in_(bindparam("keys", expanding=True))
+        )
         self._sweep = _rates.delete().where(_rates.c.window < bindparam("window"))
         self._hits = 0
 
-    def hit(self, key: str, window: int, window_s: int) -> int:
+    def hit(self, keys: list[str], window: int, window_s: int) -> list[int]:
         with self.engine.connect() as connection:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-            connection.execute(self._count, {"key": key, "window": window})
-            count = connection.execute(self._read_count, {"key": key}).scalar_one()
+            connection.execute(self._count, [{"key": key, "window": window} for key in keys])
+            counts = dict(connection.execute(self._read_counts, {"keys": keys}).all())
             self._hits += 1
             if self._hits % RATE_SWEEP_EVERY == 0:
                 connection.execute(self._sweep, {"window": window - 1})
             connection.commit()
-            return int(count)
+            return [int(counts[key]) for key in keys]
 
     def read(self, conversation_id: str) -> str | None:
         with self.engine.connect() as connection:

@@ -191,17 +191,19 @@ def test_the_printed_configuration_hides_passwords(monkeypatch: pytest.MonkeyPat
 
 def test_rate_counts_are_shared_by_every_worker(lock_url: str) -> None:
     """Two workers' guards count one client together (the channels' rate limits)."""
-    from bot.channels.guard import SharedWindow
+    from bot.channels.guard import SharedCounts
 
     first, second = backend_for(lock_url), backend_for(lock_url)
     key = f"client-{uuid.uuid4().hex}"
-    windows = [SharedWindow(5, backend, "k") for backend in (first, second)]
-    allowed = [windows[i % 2].allow(key, now=1_000_000.0) for i in range(8)]
+    workers = [SharedCounts(backend) for backend in (first, second)]
+    limits = [("k", key, 5), ("c", f"conversation-{key}", 100), ("x", None, 1)]
+    allowed = [workers[i % 2].allow(limits, now=1_000_000.0) for i in range(8)]
     assert allowed == [True] * 5 + [False] * 3
-    assert windows[0].allow(key, now=1_000_060.0)  # the next minute starts again
+    assert workers[0].allow(limits, now=1_000_060.0)  # the next minute starts again
+    assert first.hit([f"c:conversation-{key}"], 16_667, 60) == [2]  # counted in its minute
 
 
 def test_a_dead_rate_counter_lets_messages_through() -> None:
-    from bot.channels.guard import SharedWindow
+    from bot.channels.guard import SharedCounts
 
-    assert SharedWindow(1, backend_for("redis://127.0.0.1:1/0"), "k").allow("client")
+    assert SharedCounts(backend_for("redis://127.0.0.1:1/0")).allow([("k", "client", 1)])

@@ -51,24 +51,27 @@ class SlidingWindow:
         return True
 
 
-class SharedWindow:
-    """At most ``limit`` events a minute per key, counted in the lock store's backend."""
+class SharedCounts:
+    """Per-minute counts of several limits at once, kept in the lock store's backend (one
+    round trip per message for all of them)."""
 
-    def __init__(self, limit: int, backend: LockBackend, name: str) -> None:
-        self.limit = limit
+    def __init__(self, backend: LockBackend) -> None:
         self.backend = backend
-        self.name = name
 
-    def allow(self, key: str | None, now: float | None = None) -> bool:
-        if self.limit <= 0 or not key:
+    def allow(self, limits: list[tuple[str, str | None, int]], now: float | None = None) -> bool:
+        """``limits``: (name, key, limit) triples; a key of None or a limit of 0 is no limit."""
+        wanted = [(f"{name}:{key}", limit) for name, key, limit in limits if key and limit > 0]
+        if not wanted:
             return True
         now = time.time() if now is None else now
         try:
-            count = self.backend.hit(f"{self.name}:{key}", int(now // WINDOW_S), int(WINDOW_S))
+            counts = self.backend.hit(
+                [key for key, _ in wanted], int(now // WINDOW_S), int(WINDOW_S)
+            )
         except self.backend.errors:  # a dead counter must not silence the cardholders
             logger.warning("rate counts unavailable; message let through", exc_info=True)
             return True
-        return count <= self.limit
+        return all(count <= limit for count, (_key, limit) in zip(counts, wanted, strict=True))
 
 
 @lru_cache(maxsize=4)
@@ -88,15 +91,23 @@ class InputGuard:
     def __init__(self, settings: Settings | None = None) -> None:
         settings = settings or load_settings()
         self.max_chars = settings.max_message_chars
-        self.per_conversation: SlidingWindow | SharedWindow
-        self.per_client: SlidingWindow | SharedWindow
-        if settings.lock_store_url:
-            counts = shared_counts(settings.lock_store_url)
-            self.per_conversation = SharedWindow(settings.rate_per_conversation, counts, "c")
-            self.per_client = SharedWindow(settings.rate_per_client, counts, "k")
-        else:
-            self.per_conversation = SlidingWindow(settings.rate_per_conversation)
-            self.per_client = SlidingWindow(settings.rate_per_client)
+        self.rate_per_conversation = settings.rate_per_conversation
+        self.rate_per_client = settings.rate_per_client
+        self.shared = (
+            SharedCounts(shared_counts(settings.lock_store_url))
+            if settings.lock_store_url
+            else None
+        )
+        self.per_conversation = SlidingWindow(settings.rate_per_conversation)
+        self.per_client = SlidingWindow(settings.rate_per_client)
+
+    def within_limits(self, conversation_id: str, client: str | None) -> bool:
+        if self.shared is not None:
+            return self.shared.allow(
+                [("c", conversation_id, self.rate_per_conversation),
+                 ("k", client, self.rate_per_client)]
+            )  # fmt: skip
+        return self.per_conversation.allow(conversation_id) and self.per_client.allow(client)
 
     def refusal(self, conversation_id: str, client: str | None, text: str) -> Refusal | None:
         """Why this message does not go to Rasa, or None when it does."""
@@ -104,6 +115,6 @@ class InputGuard:
             return Refusal("utter_empty_message", 200)
         if len(text) > self.max_chars:
             return Refusal("utter_message_too_long", 200, (("limit", self.max_chars),))
-        if not self.per_conversation.allow(conversation_id) or not self.per_client.allow(client):
+        if not self.within_limits(conversation_id, client):
             return Refusal("utter_rate_limited", 429)
         return None

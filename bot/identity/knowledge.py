@@ -17,8 +17,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal, select
 
 from bot.clock import now_utc
 from bot.db import models
@@ -85,24 +86,31 @@ class KnowledgeCheck:
     def lock_of(
         self, conversation_id: str, client: str | None, card: str | None = None
     ) -> str | None:
-        """Why no knowledge check may be tried now, or None."""
-        limits = self.settings
+        """Why no knowledge check may be tried now, or None (one query for the four counts:
+        it runs at the start of every goal that needs identity)."""
+        attempts = models.IdentityAttempt
+
+        def failures_where(condition: Any) -> Any:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        query = select(
+            failures_where(attempts.conversation_id == conversation_id),
+            func.count(),
+            failures_where(attempts.client == client) if client else literal(0),
+            failures_where(attempts.card_last4 == card) if card else literal(0),
+        ).where(attempts.succeeded.is_(False), attempts.at >= self.window_start())
         with self.store.session() as session:
-            # a conversation's tries count over the whole window, not the Rasa session
-            if self._failures(session, conversation_id=conversation_id) >= (
-                limits.max_verification_attempts
-            ):
-                return LOCKED_CONVERSATION
-            if self._failures(session) >= limits.identity_failures_global:
-                return LOCKED_EVERYWHERE
-            if client and self._failures(session, client=client) >= (
-                limits.identity_failures_per_client
-            ):
-                return LOCKED_CLIENT
-            if card and self._failures(session, card_last4=card) >= (
-                limits.identity_failures_per_card
-            ):
-                return LOCKED_CARD
+            in_conversation, everywhere, of_client, of_card = session.execute(query).one()
+        limits = self.settings
+        # a conversation's tries count over the whole window, not the Rasa session
+        if in_conversation >= limits.max_verification_attempts:
+            return LOCKED_CONVERSATION
+        if everywhere >= limits.identity_failures_global:
+            return LOCKED_EVERYWHERE
+        if of_client >= limits.identity_failures_per_client:
+            return LOCKED_CLIENT
+        if of_card >= limits.identity_failures_per_card:
+            return LOCKED_CARD
         return None
 
     def check(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from bot.clock import as_utc, now_utc
 from bot.db import models
@@ -23,6 +23,18 @@ TELEGRAM_LINK = "telegram_link"
 TOUCH_EVERY = timedelta(seconds=30)
 # a conversation on no named channel (Rasa's own tools: `rasa shell`, Agent.handle_text)
 NO_CHANNEL = "unknown"
+
+
+_table = models.VerifiedSession.__table__
+_LATEST = (
+    select(
+        _table.c.id, _table.c.channel, _table.c.account_id, _table.c.method,
+        _table.c.verified_at, _table.c.last_seen_at, _table.c.expires_at,
+    )
+    .where(_table.c.conversation_id == bindparam("conversation_id"), _table.c.revoked_at.is_(None))
+    .order_by(_table.c.id.desc())
+    .limit(1)
+)  # fmt: skip
 
 
 class VerifiedSessions:
@@ -60,28 +72,43 @@ class VerifiedSessions:
                 method=method,
             )
 
-    def current(self, conversation_id: str, channel: str | None) -> str | None:
-        """The account this conversation is verified for on this channel, or None; a valid
-        session's idle clock starts again."""
+    def current(
+        self,
+        conversation_id: str,
+        channel: str | None,
+        session_started: datetime | None = None,
+    ) -> str | None:
+        """The account this conversation is verified for on this channel, or None. A knowledge
+        check made before ``session_started`` (the Rasa session's start) does not count: it
+        never carries into a new session; a channel's own login does (the channel vouches for
+        every message). Read with one prebuilt statement, and written only to end a session or
+        to restart its idle clock (at most every TOUCH_EVERY): it runs for most actions."""
         moment = now_utc()
         channel = channel or NO_CHANNEL
-        with self.store.session() as session, session.begin():
-            row = session.execute(
-                select(models.VerifiedSession)
-                .where(
-                    models.VerifiedSession.conversation_id == conversation_id,
-                    models.VerifiedSession.revoked_at.is_(None),
-                )
-                .order_by(models.VerifiedSession.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
+        table = models.VerifiedSession.__table__
+        with self.store.engine.connect() as connection:
+            row = connection.execute(_LATEST, {"conversation_id": conversation_id}).first()
             if row is None or row.channel != channel:
                 return None
-            if moment >= as_utc(row.expires_at) or moment - as_utc(row.last_seen_at) >= self.idle:
-                row.revoked_at = moment
+            ended = (
+                moment >= as_utc(row.expires_at) or moment - as_utc(row.last_seen_at) >= self.idle
+            )
+            stale = (
+                row.method == KNOWLEDGE_CHECK
+                and session_started is not None
+                and as_utc(row.verified_at) < session_started
+            )
+            if ended or stale:
+                connection.execute(
+                    table.update().where(table.c.id == row.id).values(revoked_at=moment)
+                )
+                connection.commit()
                 return None
             if moment - as_utc(row.last_seen_at) >= TOUCH_EVERY:
-                row.last_seen_at = moment  # not on every call: one write a minute is enough
+                connection.execute(
+                    table.update().where(table.c.id == row.id).values(last_seen_at=moment)
+                )
+                connection.commit()
             return row.account_id
 
     def revoke(

@@ -95,7 +95,9 @@ def test_a_new_session_ends_a_knowledge_check_but_not_a_channel_login(store: Sto
     sessions = VerifiedSessions(store)
     sessions.grant("c1", "rest", "CC-0001", KNOWLEDGE_CHECK)
     sessions.grant("w1", "widget", "CC-0002", "widget_token")
-    for conversation in ("c1", "w1"):
-        sessions.revoke(conversation, "new_session", methods=(KNOWLEDGE_CHECK,))
-    assert sessions.current("c1", "rest") is None
-    assert sessions.current("w1", "widget") == "CC-0002"
+    started_now = __import__("bot.clock", fromlist=["now_utc"]).now_utc()
+    earlier = started_now - timedelta(minutes=5)
+    assert sessions.current("c1", "rest", session_started=earlier) == "CC-0001"
+    assert sessions.current("c1", "rest", session_started=started_now) is None  # a new session
+    assert sessions.current("c1", "rest") is None  # and it stays ended
+    assert sessions.current("w1", "widget", session_started=started_now) == "CC-0002"
