@@ -2,11 +2,16 @@
 
 The bank's target is stated relative to stock Rasa 3.6 ("at least twice the throughput at 20
 concurrent conversations"), so the stock bot and the assistant in its two configurations (the
-embedded demo: SQLite, one Rasa process; production: PostgreSQL, Redis locks, one Rasa worker per
-CPU) are measured in one run, one after the other (never at the same time: they would compete
-for the same CPUs), with the same client and the same load: time from process start to first
-reply, REST latency percentiles and throughput at 1 and at 20 concurrent multi-turn
+embedded demo: SQLite, locks in an SQLite file; production: PostgreSQL, Redis locks; both one
+Rasa worker per CPU) are measured in one run, one after the other (never at the same time: they
+would compete for the same CPUs), with the same client and the same load: time from process start
+to first reply, REST latency percentiles and throughput at 1 and at 20 concurrent multi-turn
 conversations, CPU per message, and resident memory after the load.
+
+The ``before`` side is an older revision of the assistant (``--before-rev``, in a git worktree,
+with its own model and servers; bench/revision_side.py): measured in the same rounds as the
+working tree's embedded demo, it shows what a change costs per message (issue 10: the
+trust-boundary controls must cost under 10 % CPU per message).
 
 Run: ``PYTHONPATH=. BOT_TODAY=2026-11-22 .venv/bin/python bench/bench_rasa.py``
 (``make bench`` does this). Writes ``bench/out/rasa.json``. Talks to 127.0.0.1 only.
@@ -20,6 +25,8 @@ import json
 import math
 import os
 import platform
+import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -36,13 +43,25 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:  # so `python bench/bench_rasa.py` works without PYTHONPATH
-    sys.path.insert(0, str(PROJECT_ROOT))
+BENCH_DIR = Path(__file__).resolve().parent
+for _folder in (PROJECT_ROOT, BENCH_DIR):  # `python bench/bench_rasa.py` without PYTHONPATH
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 
 import aiohttp  # noqa: E402
+from bench_accounts import BENCH_ID_LAST4, add_bench_accounts, next_card  # noqa: E402
+from revision_side import (  # noqa: E402
+    RevisionError,
+    Training,
+    revision_servers,
+    seed_database,
+    train_model,
+    worktree,
+)
 
 from bot.db.scratch import DEFAULT_ADMIN_URL, scratch_postgres_database  # noqa: E402
 from bot.launcher import DEFAULT_MODEL, LaunchError, Servers, free_port  # noqa: E402
+from bot.settings import load_settings  # noqa: E402
 
 OUT_PATH = PROJECT_ROOT / "bench" / "out" / "rasa.json"
 BOT_TODAY = "2026-11-22"
@@ -50,15 +69,27 @@ STOCK_INIT_TIMEOUT_S = 1200
 STARTUP_TIMEOUT_S = 240
 REQUEST_TIMEOUT_S = 60.0
 POLL_S = 0.25
+# messages a minute from one address: above what 20 cardholders on 2 cores send (~8,000), so
+# never reached, but counted like any limit (see load_environment)
+UNREACHABLE_CLIENT_LIMIT = 1_000_000
+BEFORE_REV = "aa31f6d"  # the last commit before the trust-boundary controls (issue 10)
+# aa31f6d's Rasa workers can race on a fresh SQLite lock file ("database is locked" on
+# PRAGMA journal_mode=WAL, set before busy_timeout) and one dies; the old code cannot be fixed,
+# so its start is tried again (logged, and kept in the JSON), the file existing by then
+BEFORE_START_ATTEMPTS = 2
+CONTROLS_COST_LIMIT_PCT = 10.0  # issue 10: the controls may add less than this per message
+OTHER_WORK_NOTE_PCT = 10.0  # a phase where other work took more of the CPUs gets a note
+TRAINING_CACHE = PROJECT_ROOT / ".rasa" / "cache"  # where `make train` keeps trained components
 
-# A realistic plan conversation of cardholder CC-0001 (data/demo/demo_accounts.yml): greeting,
-# a general question, installment request, identity, the six hardship answers, plan 1, confirm.
+# A realistic plan conversation of a cardholder (bench/bench_accounts.py: each conversation its
+# own account, with CC-0001's balances): greeting, a general question, installment request,
+# identity, the six hardship answers, plan 1, confirm.
 ASSISTANT_TURNS = (
     "您好",
     "逾期会上征信吗",
     "我想办分期",
-    "6217",
-    "1234",
+    "{card}",
+    BENCH_ID_LAST4,
     "我失业了",
     "4500",
     "3000",
@@ -87,11 +118,18 @@ class Bot:
     turns: tuple[str, ...]
     done_mark: str
 
+    def conversation(self) -> tuple[str, ...]:
+        """The turns of one conversation (the assistant's with a card of its own)."""
+        if not any("{card}" in turn for turn in self.turns):
+            return self.turns
+        card = next_card()
+        return tuple(turn.replace("{card}", card) for turn in self.turns)
+
 
 ASSISTANT = Bot("assistant", ASSISTANT_TURNS, ASSISTANT_DONE_MARK)
 STOCK = Bot("stock", STOCK_TURNS, STOCK_DONE_MARK)
 ASSISTANT_SIDES = ("assistant", "production")
-SIDES = (*ASSISTANT_SIDES, "stock")
+SIDES = ("before", *ASSISTANT_SIDES, "stock")  # also the order of the table's columns
 
 
 @dataclass
@@ -109,6 +147,10 @@ class PhaseResult:
     cut_by_time_limit: bool = False
     loadavg_1min_before: float = 0.0
     loadavg_1min_after: float = 0.0
+    cpu_steal_pct: float = 0.0  # of the machine's CPU time in the phase: taken by the host
+    # CPU the rest of the machine used in the phase (not this side's servers, not the bench's
+    # client), in % of all CPUs: other work here (tests, training) skews every figure
+    other_cpu_pct: float = 0.0
     wall_s: float = 0.0
     throughput_msg_s: float = 0.0
     cpu_s_by_process: dict[str, float] = field(default_factory=dict)
@@ -240,6 +282,40 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+@dataclass(frozen=True)
+class MachineTicks:
+    """The whole machine's CPU time so far (/proc/stat, in clock ticks) and the bench's own."""
+
+    steal: int
+    busy: int
+    total: int
+    client_s: float
+
+    @classmethod
+    def now(cls) -> MachineTicks:
+        with open("/proc/stat", encoding="ascii") as stat:
+            values = [int(value) for value in stat.readline().split()[1:9]]
+        values += [0] * (8 - len(values))
+        idle = values[3] + values[4]  # idle, iowait
+        own = os.times()
+        return cls(values[7], sum(values) - idle, sum(values), own.user + own.system)
+
+
+def interference(
+    before: MachineTicks, after: MachineTicks, side_cpu_s: float, wall_s: float
+) -> tuple[float, float]:
+    """(steal %, other work %) in a phase. Steal: CPU time the VM's host took from this machine.
+    Other work: busy CPU that was neither the side's servers nor the bench's client, as a share
+    of all CPUs; either slows every figure and shows up nowhere else."""
+    total = after.total - before.total
+    steal_pct = (after.steal - before.steal) * 100 / total if total else 0.0
+    busy_s = (after.busy - before.busy) / os.sysconf("SC_CLK_TCK")
+    other_s = busy_s - side_cpu_s - (after.client_s - before.client_s)
+    cpus = len(os.sched_getaffinity(0)) or 1
+    other_pct = max(0.0, other_s) * 100 / (wall_s * cpus) if wall_s else 0.0
+    return round(steal_pct, 1), round(other_pct, 1)
 
 
 def tree_cpu(roots: dict[str, int]) -> dict[str, float]:
@@ -399,6 +475,13 @@ async def send(
     return elapsed, messages
 
 
+def sender_id(*parts: object) -> str:
+    """A REST sender id of the parts plus a random tail. The REST channel takes only
+    ``[A-Za-z0-9_-]{1,128}`` (bot.channels.senders), so e.g. the space in "c20 round 1" goes."""
+    joined = "-".join(str(part) for part in (*parts, uuid.uuid4().hex[:8]))
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", joined)[-128:]
+
+
 def reply_text(messages: list[dict[str, Any]]) -> str:
     return "\n".join(str(m.get("text") or m.get("image") or "") for m in messages)
 
@@ -412,30 +495,32 @@ def new_session(concurrency: int) -> aiohttp.ClientSession:
 
 async def first_reply(url: str, bot: Bot) -> tuple[float, list[dict[str, Any]]]:
     async with new_session(1) as session:
-        return await send(
-            session, url, f"bench-{bot.name}-first-{uuid.uuid4().hex[:8]}", bot.turns[0]
-        )
+        return await send(session, url, sender_id("bench", bot.name, "first"), bot.turns[0])
 
 
 async def transcript(url: str, bot: Bot) -> list[dict[str, Any]]:
     """The warm-up conversation (not counted), kept so a reader can see what the bot said."""
-    sender = f"bench-{bot.name}-warmup-{uuid.uuid4().hex[:8]}"
+    sender = sender_id("bench", bot.name, "warmup")
     turns: list[dict[str, Any]] = []
     async with new_session(1) as session:
-        for text in bot.turns:
+        for text in bot.conversation():
             elapsed, messages = await send(session, url, sender, text)
             turns.append({"user": text, "bot": reply_text(messages), "ms": round(elapsed * 1000)})
     return turns
 
 
-async def nlu_parse_ms(url: str, bot: Bot, rounds: int = 3) -> float:
-    """Median of /model/parse over the conversation's texts: the NLU share of a turn."""
+async def nlu_parse_ms(url: str, bot: Bot, api_token: str | None, rounds: int = 3) -> float:
+    """Median of /model/parse over the conversation's texts: the NLU share of a turn. The
+    assistant's Rasa API answers only with its token (``?token=``, bot.launcher)."""
     timings: list[float] = []
+    params = {"token": api_token} if api_token else None
     async with new_session(1) as session:
         for _ in range(rounds):
-            for text in bot.turns:
+            for text in bot.conversation():
                 started = time.perf_counter()
-                async with session.post(f"{url}/model/parse", json={"text": text}) as response:
+                async with session.post(
+                    f"{url}/model/parse", json={"text": text}, params=params
+                ) as response:
                     await response.read()
                     if response.status != 200:
                         raise BenchError(f"/model/parse answered HTTP {response.status}")
@@ -462,9 +547,9 @@ async def run_phase(
             result.error_samples.append(message)
 
     async def converse(session: aiohttp.ClientSession, index: int) -> None:
-        sender = f"bench-{bot.name}-{phase}-{index}-{uuid.uuid4().hex[:8]}"
+        sender = sender_id("bench", bot.name, phase, index)
         last = ""
-        for text in bot.turns:
+        for text in bot.conversation():
             if time.monotonic() >= deadline:
                 result.cut_by_time_limit = True
                 return
@@ -529,6 +614,7 @@ class Running:
     url: str
     bot: Bot
     roots: dict[str, int]
+    api_token: str | None = None  # for Rasa's HTTP API (/model/parse), never stored
 
 
 def prepare(running: Running, started: float, args: argparse.Namespace, deadline: Deadline) -> None:
@@ -549,7 +635,7 @@ def prepare(running: Running, started: float, args: argparse.Namespace, deadline
         log(f"{side.name}: WARNING the warm-up conversation did not reach {bot.done_mark!r}:")
         for turn in side.warmup_transcript:
             log(f"   > {turn['user']}\n     < {turn['bot'][:160]!r}")
-    side.nlu_parse_p50_ms = asyncio.run(nlu_parse_ms(url, bot))
+    side.nlu_parse_p50_ms = asyncio.run(nlu_parse_ms(url, bot, running.api_token))
     log(f"{side.name}: NLU only (/model/parse) p50 {side.nlu_parse_p50_ms:.0f} ms")
     side.phases["c1"] = load_phase(running, "c1", 1, args.conversations_c1, args, deadline)
 
@@ -567,10 +653,13 @@ def load_phase(
     deadline.check(f"{name} {phase}")
     limit = min(args.phase_time_limit, deadline.remaining())
     log(f"{name} {phase}: {count} conversations at concurrency {concurrency} (≤{limit:.0f} s)")
-    cpu_before = tree_cpu(running.roots)
+    cpu_before, ticks_before = tree_cpu(running.roots), MachineTicks.now()
     outcome = asyncio.run(run_phase(running.url, running.bot, phase, concurrency, count, limit))
-    cpu_after = tree_cpu(running.roots)
+    cpu_after, ticks_after = tree_cpu(running.roots), MachineTicks.now()
     outcome.cpu_s_by_process = {n: round(cpu_after[n] - cpu_before[n], 2) for n in running.roots}
+    outcome.cpu_steal_pct, outcome.other_cpu_pct = interference(
+        ticks_before, ticks_after, sum(outcome.cpu_s_by_process.values()), outcome.wall_s
+    )
     outcome.cpu_ms_per_message = (
         sum(outcome.cpu_s_by_process.values()) * 1000 / outcome.messages_ok
         if outcome.messages_ok
@@ -578,7 +667,9 @@ def load_phase(
     )
     log(
         f"{name} {phase}: {outcome.throughput_msg_s:.1f} msg/s, "
-        f"p95 {outcome.latency_ms['p95']:.0f} ms, errors {outcome.errors}"
+        f"p95 {outcome.latency_ms['p95']:.0f} ms, errors {outcome.errors}, "
+        f"CPU {outcome.cpu_ms_per_message:.1f} ms/message; steal {outcome.cpu_steal_pct:.0f} %, "
+        f"other work {outcome.other_cpu_pct:.0f} % of the CPUs"
     )
     return outcome
 
@@ -586,10 +677,11 @@ def load_phase(
 def load_rounds(running: list[Running], args: argparse.Namespace, deadline: Deadline) -> None:
     """The concurrent phase in rounds, the sides taking turns within each round: this machine's
     speed drifts over minutes, and sides measured seconds apart drift alike. A side's reported
-    phase is its median round."""
+    phase is its median round (by throughput)."""
     phase = f"c{args.concurrency}"
     for number in range(1, args.rounds + 1):
-        for run in running:
+        # every other round in reverse order, so no side is always the one measured first
+        for run in running if number % 2 else running[::-1]:
             run.side.rounds.append(
                 load_phase(run, f"{phase} round {number}", args.concurrency,
                            args.conversations_cn, args, deadline)
@@ -669,8 +761,34 @@ def preflight_actions() -> None:
         raise BenchError(f"the action package does not load:\n{done.stderr[-1500:]}")
 
 
+def load_environment(args: argparse.Namespace, api_token: str) -> dict[str, str]:
+    """What the bench changes in the assistant's configuration, and why.
+
+    - RATE_LIMIT_PER_CLIENT (``--client-rate-limit``): all twenty simulated cardholders come
+      from 127.0.0.1, so one address stands for twenty cardholders; the default limit (120 a
+      minute, meant for one client) would refuse most of the load with 429s. The bench's
+      default is a limit no run can reach, not 0: with 0 the channel skips the per-client count
+      (one write to the shared counts per message), and the controls' cost would leave it out.
+    - RATE_LIMIT_PER_CONVERSATION stays at its default (30 a minute): every bench conversation
+      has its own sender id and sends 13 messages in all, so none can reach it.
+    - RASA_API_TOKEN: the Rasa HTTP API is off without a credential; the NLU-only figure needs
+      /model/parse. A random value made for this run, passed as ``?token=``, kept nowhere.
+    """
+    return {
+        "RASA_WORKERS": str(args.workers),
+        "RATE_LIMIT_PER_CLIENT": str(args.client_rate_limit),
+        "RASA_API_TOKEN": api_token,
+        "BOT_TODAY": os.environ.get("BOT_TODAY") or BOT_TODAY,
+    }
+
+
 def start_assistant(
-    work: Path, args: argparse.Namespace, deadline: Deadline, name: str, stack: ExitStack
+    work: Path,
+    args: argparse.Namespace,
+    deadline: Deadline,
+    name: str,
+    stack: ExitStack,
+    api_token: str,
 ) -> Running:
     """``assistant``: the embedded demo (SQLite, locks in an SQLite file, one Rasa worker per
     CPU), as `make run` starts it. ``production``: PostgreSQL, Redis locks and RASA_WORKERS
@@ -680,7 +798,7 @@ def start_assistant(
 
     # Known and harmless for the demo data (see pyproject's pytest filters); keeps the log readable.
     warnings.filterwarnings("ignore", message="Dialect sqlite\\+pysqlite does \\*not\\*")
-    env = {"RASA_WORKERS": str(args.workers)}
+    env = load_environment(args, api_token)
     if name == "production":
         check_redis(args.redis_url)
         try:
@@ -698,7 +816,8 @@ def start_assistant(
     store = Store.from_url(database_url)
     count = seed(store)
     store.engine.dispose()
-    log(f"{name}: seeded {count} demo accounts into {database_url}")
+    count += add_bench_accounts(database_url, load_settings().identity_pepper)
+    log(f"{name}: seeded {count} accounts into {database_url}")
     logs = work / f"{name}-logs"
     servers = Servers(
         rasa_port=free_port(),
@@ -706,7 +825,7 @@ def start_assistant(
         model=args.model,
         database_url=database_url,
         log_dir=logs,
-        extra_env={"BOT_TODAY": os.environ.get("BOT_TODAY") or BOT_TODAY, **env},
+        extra_env=env,
     )
     side.extra["rasa_workers"] = servers.rasa_workers
     log(
@@ -733,7 +852,103 @@ def start_assistant(
         else "SQLTrackerStore on SQLite (bot.tracker_store), SQLite lock file (bot.lock_store)"
     )
     roots = {"rasa": servers.processes[1].pid, "actions": servers.processes[0].pid}
-    running = Running(side, servers.rasa_url, replace(ASSISTANT, name=name), roots)
+    running = Running(side, servers.rasa_url, replace(ASSISTANT, name=name), roots, api_token)
+    prepare(running, started, args, deadline)
+    return running
+
+
+@dataclass
+class BeforeTree:
+    """The older revision, checked out and trained, ready to start."""
+
+    path: Path
+    commit: str
+    training: Training
+
+
+def prepare_before(
+    work: Path, args: argparse.Namespace, deadline: Deadline, stack: ExitStack
+) -> BeforeTree:
+    """Check ``--before-rev`` out and train its model before any server runs (training takes
+    both CPUs; a revision that does not train fails the run in minutes, not after the others)."""
+    deadline.check("checking out the before revision")
+    path = work / "before"
+    try:
+        commit = stack.enter_context(worktree(PROJECT_ROOT, args.before_rev, path, log))
+        training = train_model(
+            path,
+            sys.executable,
+            TRAINING_CACHE,
+            work / "before-train.log",
+            min(args.before_train_timeout, deadline.remaining()),
+            log,
+        )
+    except RevisionError as error:
+        raise BenchError(f"before ({args.before_rev}): {error}") from error
+    log(
+        f"before: model trained in {training.seconds:.0f} s ({len(training.restored)} "
+        f"components restored from the cache, {len(training.trained)} trained)"
+    )
+    return BeforeTree(path, commit, training)
+
+
+def start_before(
+    work: Path,
+    args: argparse.Namespace,
+    deadline: Deadline,
+    stack: ExitStack,
+    tree: BeforeTree,
+    api_token: str,
+) -> Running:
+    """The older revision's embedded demo, started as that revision's `make run` starts it (its
+    seed, its ``Servers``, its readiness rule), on a fresh SQLite database in the temporary
+    folder, with the working tree's settings where they overlap (workers, BOT_TODAY; the
+    settings it does not know it ignores)."""
+    side = SideResult(name="before")
+    deadline.check("starting the before revision")
+    database_url = f"sqlite:///{work / 'before.db'}"
+    env = load_environment(args, api_token)
+    try:
+        log(f"before: {seed_database(tree.path, sys.executable, database_url, env)}")
+        log(f"before: {add_bench_accounts(database_url, '')} bench accounts added")
+    except RevisionError as error:
+        raise BenchError(f"before: {error}") from error
+    for attempt in range(1, BEFORE_START_ATTEMPTS + 1):
+        log(f"before: starting the revision's action server and Rasa (attempt {attempt})")
+        started = time.monotonic()
+        try:
+            servers = stack.enter_context(
+                revision_servers(
+                    tree.path,
+                    sys.executable,
+                    rasa_port=free_port(),
+                    actions_port=free_port(),
+                    database_url=database_url,
+                    log_dir=work / "before-logs",
+                    env=env,
+                )
+            )
+            break
+        except RevisionError as error:
+            if attempt == BEFORE_START_ATTEMPTS:
+                raise BenchError(f"before: {error}") from error
+            log(f"before: did not start, once more: {str(error)[:1500]}")
+            side.extra.setdefault("start_failures", []).append(str(error)[-1500:])
+    side.ready_s = time.monotonic() - started
+    side.extra.update(
+        {
+            "revision": args.before_rev,
+            "commit": tree.commit,
+            "rasa_workers": servers.rasa_workers,
+            "training_s": tree.training.seconds,
+            "components_restored": tree.training.restored,
+            "components_trained": tree.training.trained,
+            "tracker_store": "the revision's SQLTrackerStore on SQLite, SQLite lock file",
+        }
+    )
+    log(f"before: {servers.rasa_workers} Rasa worker(s) on {servers.rasa_url}")
+    roots = {"rasa": servers.rasa_pid, "actions": servers.actions_pid}
+    running = Running(side, servers.rasa_url, replace(ASSISTANT, name="before"), roots, api_token)
     prepare(running, started, args, deadline)
     return running
 
@@ -770,7 +985,7 @@ def summary_rows(sides: dict[str, SideResult], phase_n: str) -> list[tuple[str, 
     def add(label: str, values: list[str]) -> None:
         rows.append((label, *values))
 
-    add("ready (start → /status model)  s", [f"{sides[n].ready_s:.1f}" for n in names])
+    add("ready (start → serving)  s", [f"{sides[n].ready_s:.1f}" for n in names])
     add("start → first reply  s", [f"{sides[n].first_reply_s:.1f}" for n in names])
     add("first reply latency  ms", [f"{sides[n].first_reply_latency_ms:.0f}" for n in names])
     add("NLU only /model/parse p50  ms", [f"{sides[n].nlu_parse_p50_ms:.0f}" for n in names])
@@ -882,12 +1097,131 @@ def print_report(
                     f"  note: {side.name} {phase}: {outcome.errors} errors, "
                     f"cut by time limit: {outcome.cut_by_time_limit}; {outcome.error_samples[:2]}"
                 )
+            if outcome.other_cpu_pct > OTHER_WORK_NOTE_PCT:
+                print(
+                    f"  note: {side.name} {phase}: other work on the machine took "
+                    f"{outcome.other_cpu_pct:.0f} % of the CPUs "
+                    f"(steal {outcome.cpu_steal_pct:.0f} %)"
+                )
             if outcome.conversations_completed != outcome.conversations_progressed:
                 print(
                     f"  note: {side.name} {phase}: some conversations did not reach "
                     f"the final step; last replies: {outcome.unfinished_last_replies[:2]}"
                 )
     return ratios
+
+
+def pooled_cpu(rounds: list[PhaseResult]) -> tuple[float, dict[str, float]]:
+    """Server CPU per message over all rounds together, in ms: in total and per server."""
+    messages = sum(r.messages_ok for r in rounds)
+    by_process: dict[str, float] = {}
+    for outcome in rounds:
+        for name, seconds in outcome.cpu_s_by_process.items():
+            by_process[name] = by_process.get(name, 0.0) + seconds
+    if not messages:
+        return float("nan"), {}
+    per_message = {name: seconds * 1000 / messages for name, seconds in by_process.items()}
+    return sum(per_message.values()), per_message
+
+
+def percent_change(after: float, before: float) -> float:
+    return (after / before - 1) * 100 if before else float("nan")
+
+
+def controls_cost(before: SideResult, after: SideResult, phase_n: str) -> dict[str, Any]:
+    """What the working tree costs over the older revision, from the same interleaved rounds.
+    The verdict is on server CPU per message over all rounds pooled: it is what a message costs
+    the machine however the waits overlap, and pooling weighs each message alike; the rounds
+    show the spread, throughput and latency what a cardholder notices."""
+    cpu_before, by_before = pooled_cpu(before.rounds)
+    cpu_after, by_after = pooled_cpu(after.rounds)
+    increase = percent_change(cpu_after, cpu_before)
+    median_before, median_after = before.phases[phase_n], after.phases[phase_n]
+    return {
+        "before_revision": before.extra.get("revision"),
+        "before_commit": before.extra.get("commit"),
+        "phase": phase_n,
+        "rounds": len(after.rounds),
+        "cpu_ms_per_message": {"before": cpu_before, "after": cpu_after},
+        "cpu_ms_per_message_by_process": {"before": by_before, "after": by_after},
+        "cpu_increase_pct": increase,
+        "cpu_increase_pct_by_round": [
+            percent_change(a.cpu_ms_per_message, b.cpu_ms_per_message)
+            for b, a in zip(before.rounds, after.rounds, strict=True)
+        ],
+        "c1_cpu_ms_per_message": {
+            "before": before.phases["c1"].cpu_ms_per_message,
+            "after": after.phases["c1"].cpu_ms_per_message,
+        },
+        "throughput_msg_s_median_round": {
+            "before": median_before.throughput_msg_s,
+            "after": median_after.throughput_msg_s,
+        },
+        "throughput_msg_s_by_round": {
+            "before": [r.throughput_msg_s for r in before.rounds],
+            "after": [r.throughput_msg_s for r in after.rounds],
+        },
+        "latency_ms_median_round": {
+            "before": {k: median_before.latency_ms[k] for k in ("p50", "p95", "p99")},
+            "after": {k: median_after.latency_ms[k] for k in ("p50", "p95", "p99")},
+        },
+        "other_work_pct_max": max(
+            r.other_cpu_pct
+            for r in (*before.rounds, *after.rounds, before.phases["c1"], after.phases["c1"])
+        ),
+        "steal_pct_max": max(r.cpu_steal_pct for r in (*before.rounds, *after.rounds)),
+        "limit_pct": CONTROLS_COST_LIMIT_PCT,
+        "met": increase < CONTROLS_COST_LIMIT_PCT,
+    }
+
+
+def _by_process(per_message: dict[str, float]) -> str:
+    return " + ".join(f"{name} {ms:.1f}" for name, ms in per_message.items())
+
+
+def print_controls_cost(cost: dict[str, Any]) -> None:
+    """The before/after lines: CPU per message, throughput, latency and the verdict."""
+    cpu, by_process = cost["cpu_ms_per_message"], cost["cpu_ms_per_message_by_process"]
+    throughput, latency = cost["throughput_msg_s_median_round"], cost["latency_ms_median_round"]
+    by_round = cost["throughput_msg_s_by_round"]
+    c1 = cost["c1_cpu_ms_per_message"]
+    phase = cost["phase"]
+    print(
+        f"\ncontrols cost: before = {cost['before_revision']} ({str(cost['before_commit'])[:10]}),"
+        f" after = the working tree; both the embedded demo, {phase} rounds interleaved"
+    )
+    print(
+        f"  server CPU per message, {phase}, {cost['rounds']} rounds pooled: "
+        f"before {cpu['before']:.1f} ms ({_by_process(by_process['before'])}), "
+        f"after {cpu['after']:.1f} ms ({_by_process(by_process['after'])})"
+    )
+    print(
+        f"  {phase} throughput msg/s (median round): before {throughput['before']:.1f}, "
+        f"after {throughput['after']:.1f} "
+        f"({percent_change(throughput['after'], throughput['before']):+.1f} %); by round: "
+        + " / ".join(
+            f"{b:.1f}→{a:.1f}" for b, a in zip(by_round["before"], by_round["after"], strict=True)
+        )
+    )
+    print(
+        f"  {phase} latency p50 / p95 ms (median round): "
+        f"before {latency['before']['p50']:.0f} / {latency['before']['p95']:.0f}, "
+        f"after {latency['after']['p50']:.0f} / {latency['after']['p95']:.0f}"
+    )
+    print(
+        f"  c1 server CPU per message: before {c1['before']:.1f} ms, after {c1['after']:.1f} ms "
+        f"({percent_change(c1['after'], c1['before']):+.1f} %)"
+    )
+    print(
+        f"  the machine meanwhile: other work at most {cost['other_work_pct_max']:.0f} % of the "
+        f"CPUs in any phase, steal at most {cost['steal_pct_max']:.0f} %"
+    )
+    print(
+        f"  controls cost: {cost['cpu_increase_pct']:+.1f} % CPU per message (round by round: "
+        + " / ".join(f"{value:+.1f}" for value in cost["cpu_increase_pct_by_round"])
+        + f" %); issue 10 limit < {cost['limit_pct']:.0f} %: "
+        + ("MET" if cost["met"] else "NOT MET")
+    )
 
 
 # ---------------------------------------------------------------- main
@@ -911,6 +1245,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="assistant model")
     parser.add_argument("--model-wait", type=float, default=3600, help="s to wait for the model")
     parser.add_argument("--stock-dir", type=Path, help="reuse a trained `rasa init` project")
+    parser.add_argument(
+        "--before-rev",
+        default=BEFORE_REV,
+        help="revision of the `before` side (checked out in a temporary git worktree)",
+    )
+    parser.add_argument(
+        "--client-rate-limit",
+        type=int,
+        default=UNREACHABLE_CLIENT_LIMIT,
+        help="RATE_LIMIT_PER_CLIENT of the assistant's servers (0: not counted at all)",
+    )
+    parser.add_argument(
+        "--before-train-timeout", type=float, default=1800, help="s to train the before model"
+    )
     parser.add_argument("--conversations-c1", type=int, default=20)
     parser.add_argument("--conversations-cn", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=20)
@@ -924,6 +1272,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.sides = [s.strip() for s in args.sides.split(",") if s.strip()]
     if not set(args.sides) <= set(SIDES) or not args.sides:
         parser.error(f"--sides takes some of {', '.join(SIDES)}")
+    if args.client_rate_limit < 0:
+        parser.error("--client-rate-limit must be 0 or more")
     if not 1 <= args.workers <= 64:
         parser.error("--workers must be between 1 and 64")
     for name in ("conversations_c1", "conversations_cn", "concurrency", "rounds"):
@@ -949,6 +1299,7 @@ def main(argv: list[str] | None = None) -> int:
     phase_n = f"c{args.concurrency}"
     sides: dict[str, SideResult] = {}
     work = Path(tempfile.mkdtemp(prefix="bench-rasa-"))
+    api_token = secrets.token_urlsafe(32)  # made for this run only: in no file, log or JSON
     status = 0
     try:
         if set(ASSISTANT_SIDES) & set(args.sides) and args.model.exists():
@@ -958,10 +1309,14 @@ def main(argv: list[str] | None = None) -> int:
             check_redis(args.redis_url)
             check_postgres(args.postgres_admin_url)
         with ExitStack() as stack:
+            before = prepare_before(work, args, deadline, stack) if "before" in args.sides else None
             running: list[Running] = []
             if "stock" in args.sides:
                 running.append(start_stock(work, args, deadline, stack))
                 sides["stock"] = running[-1].side  # kept (in the JSON) if a later side fails
+            if before is not None:
+                running.append(start_before(work, args, deadline, stack, before, api_token))
+                sides["before"] = running[-1].side
             for name in ASSISTANT_SIDES:
                 if name not in args.sides:
                     continue
@@ -969,7 +1324,7 @@ def main(argv: list[str] | None = None) -> int:
                 waited = time.monotonic()
                 wait_for_model(args.model, args.model_wait)
                 deadline.end += time.monotonic() - waited
-                running.append(start_assistant(work, args, deadline, name, stack))
+                running.append(start_assistant(work, args, deadline, name, stack, api_token))
                 sides[name] = running[-1].side
             load_rounds(running, args, deadline)
     except BenchError as error:
@@ -988,6 +1343,10 @@ def main(argv: list[str] | None = None) -> int:
     if not sides:
         return status or 1
     ratios = print_report(machine, sides, phase_n, args.note) if complete else {}
+    cost = {}
+    if complete and {"before", "assistant"} <= set(sides):
+        cost = controls_cost(sides["before"], sides["assistant"], phase_n)
+        print_controls_cost(cost)
     if not complete:
         log("incomplete run: no table; partial figures go to the JSON")
     report = {
@@ -1006,6 +1365,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "sides": {name: asdict(side) for name, side in sides.items()},
         "ratios_over_stock": ratios,
+        "controls_cost": cost,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -117,5 +117,8 @@ def test_a_specialist_works_a_live_case_while_the_cardholder_chats_over_rest(
     wait.until(expected.text_to_be_present_in_element((By.ID, "case-status"), "已交还助手"))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "live-handoff.png"))
-    resumed = poll_outbox(servers, SENDER, "方案1", seconds=60)
+    # the bot takes over at "propose plans": the approved application stands, so it says so
+    # (reference and status) instead of proposing a second arrangement
+    resumed = poll_outbox(servers, SENDER, "已经有一个还款安排", seconds=60)
     assert any("智能助手" in m["text"] for m in resumed)
+    assert any(reference in m["text"] and "已审批通过" in m["text"] for m in resumed)

@@ -74,7 +74,9 @@ def _ping(dialect, dbapi_connection) -> bool:  # noqa: ANN001 - the dialect, a D
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API objects
     cursor = dbapi_connection.cursor()
+    # the timeout first: two processes opening a fresh file at once would otherwise collide
+    # on the switch to WAL ("database is locked") before any waiting was allowed
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
