@@ -137,7 +137,7 @@ class CalmRestInput(RestInput):
                 reply = render(refusal.response, text, **dict(refusal.values))
                 answer = [{"recipient_id": sender, "text": reply}]
                 return response.json(answer, status=refusal.status)
-            if bridge.hold(sender, text):
+            if await asyncio.to_thread(bridge.hold, sender, text):  # off the event loop
                 # a specialist holds the chat: the bot stays silent, the message waits for them
                 pending = await bridge.deliver(agent_of(request.app), self.name(), sender)
                 return response.json(pending)
