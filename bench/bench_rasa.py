@@ -55,6 +55,7 @@ from revision_side import (  # noqa: E402
     Training,
     revision_servers,
     seed_database,
+    stop_group,
     train_model,
     worktree,
 )
@@ -343,23 +344,6 @@ def stock_environment() -> dict[str, str]:
     )
     env.pop("PYTHONPATH", None)  # the stock bot must not pick up the product's modules
     return env
-
-
-def stop_group(process: subprocess.Popen, grace_s: float = 15.0) -> None:
-    """SIGTERM the child's process group, SIGKILL it if it lingers."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-    try:
-        process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=grace_s)
 
 
 def tail(path: Path, lines: int = 25) -> str:

@@ -107,7 +107,8 @@ def revision_environment(tree: Path, extra: dict[str, str] | None = None) -> dic
     return env
 
 
-def _stop_group(process: subprocess.Popen, grace_s: float = 15.0) -> None:
+def stop_group(process: subprocess.Popen, grace_s: float = 15.0) -> None:
+    """SIGTERM the child's process group, SIGKILL it if it lingers."""
     if process.poll() is None:
         try:
             os.killpg(process.pid, signal.SIGTERM)
@@ -209,7 +210,7 @@ def train_model(
     except subprocess.TimeoutExpired as error:
         raise RevisionError("rasa train did not exit after its output ended") from error
     finally:
-        _stop_group(process)
+        stop_group(process)
     model = tree / "models" / "assistant.tar.gz"
     if process.returncode != 0 or not model.exists():
         raise RevisionError(f"rasa train failed (code {process.returncode}):\n{_tail(log_path)}")
