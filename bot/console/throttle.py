@@ -65,7 +65,8 @@ class LoginLocked(Exception):
 
     @property
     def message(self) -> str:
-        return f"登录失败次数过多，请{math.ceil(self.retry_after / 60)}分钟后再试"
+        # to the nearest minute: a lock set a moment after "now" was read must still say 15
+        return f"登录失败次数过多，请{max(1, round(self.retry_after / 60))}分钟后再试"
 
 
 def _aware(moment: datetime | None) -> datetime | None:
