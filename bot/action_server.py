@@ -12,7 +12,6 @@ set in endpoints.yml).
 from __future__ import annotations
 
 import argparse
-import hmac
 import logging
 
 import rasa_sdk
@@ -21,6 +20,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.http_auth import bearer_matches
 from bot.privacy import install_log_masking
 from bot.settings import load_settings
 
@@ -40,13 +40,6 @@ def check_version() -> None:
         )
 
 
-def token_ok(request: Request, token: str) -> bool:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        value.strip().encode(), token.encode()
-    )
-
-
 def build_app(actions_package: str, token: str) -> Sanic:
     if not token:
         raise SystemExit("ACTION_SERVER_TOKEN is empty: the action server would answer anyone")
@@ -54,7 +47,9 @@ def build_app(actions_package: str, token: str) -> Sanic:
 
     @app.on_request
     async def require_token(request: Request) -> HTTPResponse | None:
-        if request.path in OPEN_PATHS or token_ok(request, token):
+        if request.path in OPEN_PATHS or bearer_matches(
+            request.headers.get("authorization", ""), token
+        ):
             return None
         return response.json({"error": "unauthorised"}, status=401)
 

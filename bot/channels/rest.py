@@ -13,7 +13,6 @@ requires the bearer token (docs/security.md).
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
@@ -30,6 +29,7 @@ from bot.channels.client_metadata import CLIENT_METADATA_KEY, with_client
 from bot.channels.guard import InputGuard
 from bot.channels.handoff_bridge import HandoffBridge
 from bot.channels.senders import rest_sender_problem
+from bot.http_auth import bearer_matches, caller_address
 from bot.privacy import mask
 from bot.responses import render
 from bot.settings import load_settings
@@ -37,21 +37,9 @@ from bot.settings import load_settings
 logger = logging.getLogger(__name__)
 
 
-def client_address(request: Request) -> str | None:
-    """The caller's address as sanic sees it (behind a proxy: sanic's PROXIES_COUNT /
-    REAL_IP_HEADER settings decide what counts)."""
-    return request.remote_addr or request.ip or None
-
-
 def bearer_ok(request: Request, token: str) -> bool:
     """No token configured: open (the localhost demo); else the request must carry it."""
-    if not token:
-        return True
-    given = request.headers.get("authorization", "")
-    scheme, _, value = given.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        value.strip().encode(), token.encode()
-    )
+    return not token or bearer_matches(request.headers.get("authorization", ""), token)
 
 
 def read_request(body: Any) -> tuple[str | None, str | None, str | None]:
@@ -130,7 +118,7 @@ class CalmRestInput(RestInput):
             sender, text, problem = read_request(body)
             if problem:
                 return response.json({"error": problem}, status=400)
-            address = client_address(request)
+            address = caller_address(request)
             metadata = with_client(self.get_metadata(request), address)
             refusal = guard.refusal(sender, metadata.get(CLIENT_METADATA_KEY), text)
             if refusal:

@@ -31,6 +31,7 @@ from bot.channels.guard import InputGuard
 from bot.channels.handoff_bridge import HandoffBridge
 from bot.channels.widget_history import merged, store_entries, tracker_entries
 from bot.channels.widget_sessions import SeenIds, read_message, valid_session_id
+from bot.http_auth import caller_address
 from bot.identity.sessions import WIDGET_TOKEN, VerifiedSessions
 from bot.identity.tokens import WidgetLogin, issue_token, read_token
 from bot.privacy import mask
@@ -191,8 +192,7 @@ class WidgetConnections:
         await self.sio.emit(event, message, room=session_id, namespace=NAMESPACE)
 
     async def connect(self, sid: str, environ: dict, _auth: Any = None) -> bool:
-        request = environ.get("sanic.request")
-        address = (request.remote_addr or request.ip) if request is not None else None
+        address = caller_address(environ.get("sanic.request"))
         self.clients[sid] = with_client(None, address).get(CLIENT_METADATA_KEY)
         return True
 

@@ -17,6 +17,7 @@ from sanic.response import HTTPResponse, redirect
 
 from bot.console.errors import ApiError, forbidden
 from bot.console.sessions import SESSION_TTL, Principal
+from bot.http_auth import caller_address
 
 SESSION_COOKIE = "console_session"
 LOGIN_CSRF_COOKIE = "console_login_csrf"
@@ -38,7 +39,7 @@ def client_address(request: Request) -> str:
     """The caller's address: the socket peer, or what a proxy reports only when sanic is told
     to trust one (``SANIC_PROXIES_COUNT``, ``SANIC_REAL_IP_HEADER``, ``SANIC_FORWARDED_SECRET``),
     so a client cannot pick its own address with a header."""
-    return request.remote_addr or request.ip or "unknown"
+    return caller_address(request) or "unknown"
 
 
 def set_cookie(response: HTTPResponse, name: str, value: str, max_age: int) -> None:
