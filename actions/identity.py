@@ -8,6 +8,7 @@ questions, never in a slot, so no identity digit reaches the tracker store.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -23,12 +24,20 @@ from actions.common import (
     conversation_id,
     escalate,
     latest_intent,
+    latest_text,
     store,
     verified_account_id,
 )
+from actions.support import answer_topic
 from bot.clock import today
-from bot.conversation.goals import goal_for_intent
-from bot.conversation.identity import CARD_GIVEN, VERIFIED_MARK, read_card_and_id, read_id_last4
+from bot.conversation.goals import NEGOTIATING_INTENTS, goal_for_intent
+from bot.conversation.identity import (
+    CARD_GIVEN,
+    VERIFIED_MARK,
+    names_both_secrets,
+    read_card_and_id,
+    read_id_last4,
+)
 from bot.handoff.rules import matching_rules
 from bot.identity import knowledge
 from bot.identity.knowledge import CheckResult, KnowledgeCheck
@@ -58,6 +67,7 @@ class ActionStartGoal(Action):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         intent = latest_intent(tracker)
         goal = goal_for_intent(intent)
+        answer_topic(dispatcher, tracker)  # "停息挂账是国家政策，你们必须给我办": the facts first
         account_id = verified_account_id(tracker)
         events = identity_slots(account_id)
         if account_id is None and tracker.get_slot("verified"):
@@ -72,9 +82,34 @@ class ActionStartGoal(Action):
             dispatcher.utter_message(response="utter_reassure_worry")
             if account_id is None:
                 dispatcher.utter_message(response="utter_identity_intro")
-        elif account_id is None:
+        elif account_id is None and not names_both_secrets(latest_text(tracker)):
             dispatcher.utter_message(response="utter_identity_intro")
-        return [*events, SlotSet("pending_goal", goal)]
+        return [*events, SlotSet("pending_goal", goal), *plans_goal_slots(tracker, intent)]
+
+
+def plans_goal_slots(tracker: Tracker, intent: str | None) -> list[dict[str, Any]]:
+    """Whether this request negotiates (then the cap stays), and consent asked again after a
+    refusal (the cardholder may have changed their mind)."""
+    negotiating = intent in NEGOTIATING_INTENTS
+    events = [SlotSet("negotiating", negotiating)]
+    if not negotiating:
+        events.append(SlotSet("counter_monthly", None))
+    if tracker.get_slot("data_consent") is False:
+        events.append(SlotSet("data_consent", None))
+    return events
+
+
+def explain_or_reask(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Not the digits: a question ("你们不会是骗子吧") gets its answer, words without any digit
+    ("为什么要我的卡号", "我不想告诉你") why identity is needed and what else can be done, and a
+    mistyped number the format again. The form then asks its question again."""
+    text = latest_text(tracker)
+    if answer_topic(dispatcher, tracker):
+        return
+    if not any(ch.isdigit() for ch in unicodedata.normalize("NFKC", text)):
+        dispatcher.utter_message(response="utter_identity_why")
+        return
+    dispatcher.utter_message(response="utter_invalid_last4")
 
 
 def locked_response(lock: str | None) -> str:
@@ -103,6 +138,18 @@ class ValidateIdentityForm(CalmFormValidation):
             return []
         return domain_slots
 
+    async def extract_card_last4(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Both secrets in the message that asked for something ("卡号尾号6217 身份证后四位1234，
+        我想看看欠多少"): checked at once instead of being asked for again."""
+        if tracker.get_slot("requested_slot") is not None or verified_account_id(tracker):
+            return {}
+        text = latest_text(tracker)
+        if not names_both_secrets(text):
+            return {}
+        return {"card_last4": text}
+
     async def validate_card_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -110,7 +157,7 @@ class ValidateIdentityForm(CalmFormValidation):
             return {"card_last4": VERIFIED_MARK, "id_last4": VERIFIED_MARK}
         card, ident = read_card_and_id(str(value or ""))
         if card is None:
-            dispatcher.utter_message(response="utter_invalid_last4")
+            explain_or_reask(dispatcher, tracker)
             return {"card_last4": None}
         if ident is not None:
             return self._check(card, ident, dispatcher, tracker)
@@ -124,7 +171,7 @@ class ValidateIdentityForm(CalmFormValidation):
             return {"id_last4": VERIFIED_MARK}
         ident = read_id_last4(str(value or ""))
         if ident is None:
-            dispatcher.utter_message(response="utter_invalid_last4")
+            explain_or_reask(dispatcher, tracker)
             return {"id_last4": None}
         card = PendingCards(store()).take(conversation_id(tracker))
         if card is None:  # asked for the card again (it waited too long, or was never given)
@@ -160,10 +207,11 @@ class ValidateIdentityForm(CalmFormValidation):
         assert account is not None
         dispatcher.utter_message(response="utter_identity_verified", name=account.holder_name)
         for rule in matching_rules(account, today()):
+            # the rule's own priority, not the reason's; the account is verified this turn
             store().escalate(
                 conversation_id(tracker),
                 f"rule:{rule.name}",
-                rule.priority,  # the rule's own priority, not the reason's
+                rule.priority,
                 account.account_id,
                 channel=conversation_channel(tracker),
                 rule=rule.description,

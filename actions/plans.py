@@ -13,7 +13,9 @@ from actions.common import (
     CalmAction,
     conversation_id,
     escalate,
+    latest_text,
     localised_buttons,
+    localised_text,
     money,
     percent,
     policy,
@@ -22,8 +24,11 @@ from actions.common import (
     verified_account,
 )
 from bot.clock import today
-from bot.db.store import OfferView
+from bot.conversation.plan_choice import Shown, read_choice
+from bot.db.store import AccountView, OfferView
 from bot.plans import propose
+from bot.plans.counter import counter_proposal
+from bot.plans.explain import own_terms
 
 HARDSHIP_FIELDS = (
     "hardship_reason",
@@ -52,22 +57,18 @@ class ActionProposePlans(CalmAction):
         if account is None:
             return []
         if tell_what_stands(dispatcher, account.account_id):
-            return [SlotSet("pending_goal", None)]
-        statement = {
-            "reason": tracker.get_slot("hardship_reason"),
-            "monthly_income": float(tracker.get_slot("monthly_income")),
-            "monthly_expenses": float(tracker.get_slot("monthly_expenses")),
-            "other_debt_payments": float(tracker.get_slot("other_debt_payments")),
-            "dependents": int(tracker.get_slot("dependents")),
-            "expected_recovery_months": int(tracker.get_slot("recovery_months")),
-        }
-        day = today()
-        case = {
-            "account": account.as_case_account(day),
-            "hardship": statement,
-            "as_of": day.isoformat(),
-        }
-        proposal = propose(case, policy(), as_of=day)
+            return [SlotSet("pending_goal", None), SlotSet("negotiating", False)]
+        if tracker.get_slot("data_consent") is False:  # asked, and refused: no dead end
+            dispatcher.utter_message(response="utter_consent_declined")
+            return [
+                SlotSet("pending_goal", None),
+                SlotSet("data_consent", None),
+                SlotSet("negotiating", False),
+            ]
+        if tracker.get_slot("negotiating") and tracker.get_slot("counter_monthly"):
+            return self._negotiate(dispatcher, tracker, account)
+        statement = hardship_statement(tracker)
+        proposal = propose_for(account, statement)
         sender = conversation_id(tracker)
         hardship = store().save_hardship(sender, account.account_id, statement)
         batch = store().save_offers(sender, account.account_id, hardship.id, proposal)
@@ -81,7 +82,7 @@ class ActionProposePlans(CalmAction):
             )
         options = proposal["options"]
         if proposal.get("escalate") or not options:
-            reason = proposal.get("escalation_reason") or "没有合适的自动方案"
+            reason = str(proposal.get("escalation_reason") or "没有合适的自动方案").rstrip("。")
             escalate(
                 tracker,
                 "no_plan_fits",
@@ -96,15 +97,69 @@ class ActionProposePlans(CalmAction):
             SlotSet("offer_batch", batch),
             SlotSet("hardship_id", hardship.id),
             SlotSet("pending_goal", None),
+            SlotSet("selected_offer", None),
         ]
 
+    def _negotiate(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, account: AccountView
+    ) -> list[dict[str, Any]]:
+        """ "都不行，太多了" / "最多只能还500": the plans within what the cardholder can pay, from
+        the engine (their figure replaces its estimate); when none fits within policy, their own
+        proposal goes to a specialist as an application, said honestly."""
+        cap = float(tracker.get_slot("counter_monthly"))
+        statement = {**hardship_statement(tracker), "max_monthly_payment": cap}
+        proposal = propose_for(account, statement)
+        sender = conversation_id(tracker)
+        hardship = store().save_hardship(sender, account.account_id, statement)
+        fitting = [o for o in proposal["options"] if o.get("affordable")]
+        done = [SlotSet("negotiating", False), SlotSet("pending_goal", None)]
+        if fitting:
+            batch = store().save_offers(
+                sender, account.account_id, hardship.id, {**proposal, "options": fitting}
+            )
+            dispatcher.utter_message(response="utter_counter_plans", cap=money(cap))
+            self._show(dispatcher, tracker, fitting, intro=False)
+            return [
+                *done,
+                SlotSet("offer_batch", batch),
+                SlotSet("hardship_id", hardship.id),
+                SlotSet("selected_offer", None),
+            ]
+        own = counter_proposal(account.total_due, cap, today())
+        batch = store().save_offers(
+            sender, account.account_id, hardship.id, {**proposal, "options": [own]}
+        )
+        offer = store().offers_in_batch(sender, batch)[0]
+        recorded = store().create_agreement(sender, account.account_id, offer)
+        escalate(
+            tracker,
+            "no_plan_fits",
+            reference=recorded.reference,
+            counter_monthly=cap,
+            escalation_reason=proposal.get("escalation_reason"),
+            hardship_id=hardship.id,
+            offer_batch=batch,
+        )
+        dispatcher.utter_message(
+            response="utter_counter_none_fits",
+            cap=money(cap),
+            months=own["months"],
+            reference=recorded.reference,
+        )
+        return [*done, SlotSet("counter_monthly", None)]
+
     def _show(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, options: list[dict[str, Any]]
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        options: list[dict[str, Any]],
+        intro: bool = True,
     ) -> None:
         """One short card per option (about 80 characters, where the engine's explanation has
         300), the full terms one tap away in ``custom.details`` (the widget folds them out;
         REST clients get them beside the text), and the sentences every option shares once."""
-        dispatcher.utter_message(response="utter_plans_intro", count=len(options))
+        if intro:
+            dispatcher.utter_message(response="utter_plans_intro", count=len(options))
         buttons = []
         for n, option in enumerate(options, start=1):
             dispatcher.utter_message(
@@ -112,7 +167,12 @@ class ActionProposePlans(CalmAction):
                 n=n,
                 title=option_title(option),
                 summary=card_summary(option),
-                json_message={"plan": n, "details": option.get("explanation", "")},
+                json_message={
+                    "plan": n,
+                    "details": localised_text(
+                        tracker, own_terms(str(option.get("explanation", "")))
+                    ),
+                },
             )
             buttons.append(
                 {
@@ -126,16 +186,48 @@ class ActionProposePlans(CalmAction):
         )
 
 
+def propose_for(account: AccountView, statement: dict[str, Any]) -> dict[str, Any]:
+    """The plan engine's proposal for this account and statement, as of today."""
+    day = today()
+    case = {
+        "account": account.as_case_account(day),
+        "hardship": statement,
+        "as_of": day.isoformat(),
+    }
+    return propose(case, policy(), as_of=day)
+
+
+def hardship_statement(tracker: Tracker) -> dict[str, Any]:
+    """The hardship form's answers in the plan engine's shape."""
+    return {
+        "reason": tracker.get_slot("hardship_reason"),
+        "monthly_income": float(tracker.get_slot("monthly_income")),
+        "monthly_expenses": float(tracker.get_slot("monthly_expenses")),
+        "other_debt_payments": float(tracker.get_slot("other_debt_payments")),
+        "dependents": int(tracker.get_slot("dependents")),
+        "expected_recovery_months": int(tracker.get_slot("recovery_months")),
+    }
+
+
 def card_summary(option: dict[str, Any]) -> str:
     """What a card says of an option: how much, how often, in all, what it costs, whether it
     fits what the cardholder can pay, and whether a person must approve it."""
     payments = payments_of(option)
     total, cost = money(option["total_payment"]), money(option["total_cost"])
+    first, later = first_and_later(option)
     if payments == 1:
         how = f"一次性还 {total} 元（{option.get('first_due_date', '')} 前）"
+    elif later is not None:  # the minimum payment: a first amount, then much less
+        how = f"首期 {money(first)} 元，之后每月约 {money(later)} 元，共 {payments} 期"
     else:
         how = f"每月 {money(option['monthly_payment'])} 元 × {payments} 期，共还 {total} 元"
-    extra = f"利息和费用 {cost} 元" if float(option["total_cost"]) else "不另收利息和费用"
+    cost_value = float(option["total_cost"])
+    if cost_value > 0:
+        extra = f"利息和费用 {cost} 元"
+    elif cost_value < 0:
+        extra = f"减免 {money(-cost_value)} 元"
+    else:
+        extra = "不另收利息和费用"
     fit = {True: "在您每月可承担的范围内", False: "超出您每月可承担的金额"}.get(
         option.get("affordable")
     )
@@ -197,24 +289,86 @@ def payments_of(option: dict[str, Any]) -> int:
     return len(schedule) if isinstance(schedule, list) and schedule else int(option["months"])
 
 
+def first_and_later(option: dict[str, Any]) -> tuple[Any, Any | None]:
+    """The first payment, and what follows when that is not the same each month (the minimum
+    payment's card once said "每月 36,600.00 元 × 57 期" where only the first was 36,600)."""
+    amounts = [s.get("amount") for s in option.get("schedule") or [] if isinstance(s, dict)]
+    if len(amounts) < 2 or len(set(amounts[:-1])) == 1:  # equal payments, maybe a last remainder
+        return option["monthly_payment"], None
+    return amounts[0], amounts[1]
+
+
 def button_title(n: int, option: dict[str, Any]) -> str:
     monthly, payments = money(option["monthly_payment"]), payments_of(option)
     if payments == 1:
         return f"方案{n}：一次性还 {money(option['total_payment'])}元"
+    first, later = first_and_later(option)
+    if later is not None:
+        return f"方案{n}：首期{money(first)}元，共{payments}期"
     return f"方案{n}：{monthly}元 × {payments}期"
 
 
-def chosen_offer(tracker: Tracker) -> tuple[OfferView | None, int]:
-    """The offer the cardholder picked, and how many were on the table."""
+def shown(offers: list[OfferView]) -> list[Shown]:
+    return [
+        Shown(o.rank, payments_of(o.detail), o.monthly_payment, o.total_payment, o.total_cost)
+        for o in offers
+    ]
+
+
+def chosen_offer(tracker: Tracker) -> tuple[OfferView | None, list[OfferView]]:
+    """The offer the cardholder picked (by button, number or words: "36期的", "最便宜的"), and
+    the offers on the table."""
     batch = tracker.get_slot("offer_batch")
     if not batch:
-        return None, 0
+        return None, []
     offers = store().offers_in_batch(conversation_id(tracker), batch)
+    # the words first: "我选一次性还清的" names the lump sum, where the NLU reads "选一" as plan 1
+    rank = read_choice(latest_text(tracker), shown(offers))
+    if rank is None:
+        rank = named_rank(tracker)
+    if rank is None:
+        rank = slot_rank(tracker)
+    if rank is None and tracker.get_slot("selected_offer"):
+        return next((o for o in offers if o.id == tracker.get_slot("selected_offer")), None), offers
+    return next((offer for offer in offers if offer.rank == rank), None), offers
+
+
+def named_rank(tracker: Tracker) -> int | None:
+    """The plan number this very message names (a button, "第二个"), never an earlier one."""
+    value = next(tracker.get_latest_entity_values("plan_choice"), None)
     try:
-        rank = int(float(tracker.get_slot("plan_choice")))
+        return int(float(value)) if value is not None else None
     except (TypeError, ValueError):
-        return None, len(offers)
-    return next((offer for offer in offers if offer.rank == rank), None), len(offers)
+        return None
+
+
+def slot_rank(tracker: Tracker) -> int | None:
+    """The plan number last chosen in this conversation (reset once it is settled)."""
+    try:
+        return int(float(tracker.get_slot("plan_choice")))
+    except (TypeError, ValueError):
+        return None
+
+
+def plan_buttons(tracker: Tracker, offers: list[OfferView]) -> list[dict[str, str]]:
+    """The plans on the table as buttons again (asking which one is meant)."""
+    return localised_buttons(
+        tracker,
+        [
+            {
+                "title": button_title(o.rank, o.detail),
+                "payload": f'/choose_plan{{"plan_choice": "{o.rank}"}}',
+            }
+            for o in offers
+        ],
+    )
+
+
+def ask_which_plan(
+    dispatcher: CollectingDispatcher, tracker: Tracker, offers: list[OfferView]
+) -> list[dict[str, Any]]:
+    dispatcher.utter_message(response="utter_ask_which_plan", buttons=plan_buttons(tracker, offers))
+    return [SlotSet("plan_choice", None), SlotSet("selected_offer", None)]
 
 
 class ActionSummarizePlan(CalmAction):
@@ -232,15 +386,17 @@ class ActionSummarizePlan(CalmAction):
             return []
         if tell_what_stands(dispatcher, account.account_id):  # a button from before the deal
             return [SlotSet("plan_choice", None)]
-        offer, count = chosen_offer(tracker)
-        if offer is None:
-            dispatcher.utter_message(response="utter_plan_unknown_choice", count=count)
+        offer, offers = chosen_offer(tracker)
+        if offer is None and (named_rank(tracker) or slot_rank(tracker)) is not None:
+            dispatcher.utter_message(response="utter_plan_unknown_choice", count=len(offers))
             return [SlotSet("plan_choice", None)]
+        if offer is None:  # "好的", "嗯", "那个吧": which one is meant?
+            return ask_which_plan(dispatcher, tracker, offers)
         dispatcher.utter_message(
             response="utter_plan_summary",
             title=option_title(offer.detail),
             monthly_payment=money(offer.monthly_payment),
-            months=offer.months,
+            months=payments_of(offer.detail),
             first_due_date=offer.detail.get("first_due_date", ""),
             total_payment=money(offer.total_payment),
             total_cost=money(offer.total_cost),
@@ -253,7 +409,7 @@ class ActionSummarizePlan(CalmAction):
             if offer.requires_approval
             else "utter_confirm_plan"
         )
-        return [SlotSet("selected_offer", offer.id)]
+        return [SlotSet("selected_offer", offer.id), SlotSet("plan_choice", str(offer.rank))]
 
 
 class ActionConfirmPlan(CalmAction):
@@ -268,7 +424,7 @@ class ActionConfirmPlan(CalmAction):
         if stays_with_the_person(dispatcher, tracker):
             return [SlotSet("selected_offer", None), SlotSet("plan_choice", None)]
         account = verified_account(tracker)
-        offer, _count = chosen_offer(tracker)
+        offer, _offers = chosen_offer(tracker)
         if account is None or offer is None:
             dispatcher.utter_message(response="utter_no_offers_yet")
             return []

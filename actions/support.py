@@ -17,12 +17,16 @@ from actions.common import (
     escalate,
     latest_intent,
     latest_text,
+    money,
     stays_with_the_person,
     store,
     verified_account,
     verified_account_id,
 )
+from actions.plans import ActionSummarizePlan, shown
 from bot.conversation.escalation import reason_for_intent
+from bot.conversation.plan_choice import read_choice
+from bot.conversation.topics import COMPLAINT_TOPICS, is_complaint, topic_of
 from bot.handoff.availability import availability, describe_next_contact
 from bot.handoff.cases import Cases
 
@@ -38,6 +42,8 @@ ANSWERS = {
     "correct_info": "utter_correction_unclear",
 }
 PERSONALISED = {"ask_consequences", "ask_credit_report", "ask_legal_risk"}
+# Said inside a form, they wait for its end: the plans come right after its questions.
+AFTER_THE_FORM = {"choose_plan", "reject_offers", "counter_offer"}
 MISUNDERSTANDINGS_BEFORE_HANDOFF = 2
 LEAVE_FORM = [ActiveLoop(None), SlotSet("requested_slot", None)]
 
@@ -56,6 +62,9 @@ class ActionAnswer(CalmAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         intent = latest_intent(tracker)
+        in_form = bool(tracker.active_loop.get("name"))
+        if answer_topic(dispatcher, tracker):
+            return []
         if intent == "express_worry":
             dispatcher.utter_message(response="utter_reassure_worry")
             step = (
@@ -65,12 +74,82 @@ class ActionAnswer(CalmAction):
             )
             dispatcher.utter_message(response=step)
             return []
+        if in_form and intent in ("greet", "thank", "ask_balance", "ask_agreement"):
+            return self._inside_a_form(dispatcher, tracker, intent)
+        if intent in AFTER_THE_FORM:
+            dispatcher.utter_message(response="utter_form_first_finish")
+            if tracker.get_slot("counter_monthly") and intent == "counter_offer":
+                dispatcher.utter_message(
+                    response="utter_counter_noted", cap=money(tracker.get_slot("counter_monthly"))
+                )
+                return [SlotSet("negotiating", True)]
+            return []
         dispatcher.utter_message(response=ANSWERS.get(intent or "", "utter_out_of_scope"))
-        if intent in PERSONALISED and not store().in_crisis(conversation_id(tracker)):
+        if (
+            intent in PERSONALISED
+            and not already_said(tracker, "utter_personal_consequences")
+            and not store().in_crisis(conversation_id(tracker))
+        ):
             account = verified_account(tracker)
             if account is not None:
                 utter_personal_consequences(dispatcher, account)
         return []
+
+    def _inside_a_form(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str
+    ) -> list[dict[str, Any]]:
+        """A greeting, thanks or a question about the account while a form asks something:
+        answered in a line, then the form asks its question again."""
+        if intent == "greet":
+            dispatcher.utter_message(response="utter_greet_in_form")
+        elif intent == "thank":
+            dispatcher.utter_message(response="utter_you_are_welcome_in_form")
+        elif verified_account_id(tracker) is None:
+            dispatcher.utter_message(response="utter_after_identity")
+        else:
+            dispatcher.utter_message(response="utter_form_first_finish")
+        return []
+
+
+def answer_topic(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """True (having answered) when the message raises one of the myths or fears cardholders
+    actually raise (the 3-year limit, jail, 征信修复, calls at night, …), whatever intent the
+    NLU gave it; a night-time call is also recorded as a complaint."""
+    text = latest_text(tracker)
+    topic = topic_of(text)
+    if topic is None:
+        return False
+    dispatcher.utter_message(response=topic)
+    if topic in COMPLAINT_TOPICS or is_complaint(text):  # a call at night, family called
+        record_complaint(dispatcher, tracker)
+    return True
+
+
+def already_said(tracker: Tracker, response: str) -> bool:
+    """Whether this Rasa session already had this response (the ~400-character account block
+    after every answer was one of issue 15's findings)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return False
+        if (
+            event.get("event") == "bot"
+            and (event.get("metadata") or {}).get("utter_action") == response
+        ):
+            return True
+    return False
+
+
+def record_complaint(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """One complaint per conversation, added to; the first one opens a case for a person."""
+    recorded = store().record_complaint(
+        conversation_id(tracker), account_id_of(tracker), latest_text(tracker)[:2000]
+    )
+    if recorded.status == "added":
+        dispatcher.utter_message(response="utter_complaint_added", reference=recorded.reference)
+        return LEAVE_FORM
+    escalate(tracker, "complaint", reference=recorded.reference)
+    dispatcher.utter_message(response="utter_complaint_recorded", reference=recorded.reference)
+    return LEAVE_FORM
 
 
 def tell_when_a_person_comes(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
@@ -129,15 +208,10 @@ class ActionHandleComplaint(CalmAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_anger_ack")
-        recorded = store().record_complaint(
-            conversation_id(tracker), account_id_of(tracker), latest_text(tracker)[:2000]
-        )
-        if recorded.status == "added":  # one complaint per conversation, added to
-            dispatcher.utter_message(response="utter_complaint_added", reference=recorded.reference)
-            return LEAVE_FORM
-        escalate(tracker, "complaint", reference=recorded.reference)
-        dispatcher.utter_message(response="utter_complaint_recorded", reference=recorded.reference)
-        return LEAVE_FORM
+        topic = topic_of(latest_text(tracker))
+        if topic is not None:  # "半夜打电话催我，我要投诉": what the rules say, then the record
+            dispatcher.utter_message(response=topic)
+        return record_complaint(dispatcher, tracker)
 
 
 class ActionRespondRefusal(Action):
@@ -147,7 +221,8 @@ class ActionRespondRefusal(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(response="utter_refuse_to_pay")
+        if not answer_topic(dispatcher, tracker):  # "过了三年是不是就不用还了" is no refusal
+            dispatcher.utter_message(response="utter_refuse_to_pay")
         return LEAVE_FORM
 
 
@@ -221,6 +296,8 @@ class ActionMisunderstood(CalmAction):
     ) -> list[dict[str, Any]]:
         if stays_with_the_person(dispatcher, tracker):  # a person is coming already
             return []
+        if answer_topic(dispatcher, tracker):
+            return []
         if consecutive_fallbacks(tracker.events) < MISUNDERSTANDINGS_BEFORE_HANDOFF:
             dispatcher.utter_message(response="utter_misunderstood")
             return []
@@ -229,6 +306,10 @@ class ActionMisunderstood(CalmAction):
 
 
 FALLBACK_ACTIONS = ("action_misunderstood", "action_default_fallback")
+# The dialogue's fallback ends the turn itself: no policy is sure what comes after it, and
+# Rasa would predict the fallback again and again until its circuit breaker tripped (the
+# conversation suite found it, then a technical-problem reply on the next message).
+END_OF_TURN = [FollowupAction("action_listen")]
 
 
 def consecutive_fallbacks(events: list[dict[str, Any]]) -> int:
@@ -262,8 +343,24 @@ class ActionDefaultFallback(CalmAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
+        events = await self._clarify(dispatcher, tracker, domain)
+        if any(event.get("event") == "followup" for event in events):
+            return events  # the message form for a person who is not available now
+        return [*events, *END_OF_TURN]
+
+    async def _clarify(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
         if stays_with_the_person(dispatcher, tracker):  # a person is coming already
             return []
+        if answer_topic(dispatcher, tracker):
+            return []
+        if tracker.get_slot("offer_batch") and verified_account_id(tracker):
+            offers = store().offers_in_batch(
+                conversation_id(tracker), tracker.get_slot("offer_batch")
+            )
+            if read_choice(latest_text(tracker), shown(offers)) is not None:  # "2" typed
+                return await ActionSummarizePlan().act(dispatcher, tracker, domain)
         # this message fell back too: count it with those right before it
         latest = max(i for i, e in enumerate(tracker.events) if e.get("event") == "user")
         fallbacks = 1 + consecutive_fallbacks(tracker.events[:latest])

@@ -84,13 +84,16 @@ TRAINING_CACHE = PROJECT_ROOT / ".rasa" / "cache"  # where `make train` keeps tr
 
 # A realistic plan conversation of a cardholder (bench/bench_accounts.py: each conversation its
 # own account, with CC-0001's balances): greeting, a general question, installment request,
-# identity, the six hardship answers, plan 1, confirm.
+# identity, consent to the hardship questions (asked since issue 15; the `before` revision
+# takes it for an unclear reason and asks again: one message either way), the six hardship
+# answers, plan 1, confirm.
 ASSISTANT_TURNS = (
     "您好",
     "逾期会上征信吗",
     "我想办分期",
     "{card}",
     BENCH_ID_LAST4,
+    "同意",
     "我失业了",
     "4500",
     "3000",

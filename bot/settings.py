@@ -61,6 +61,15 @@ class Settings:
     identity_failures_per_client: int = 10
     identity_failures_global: int = 200
     identity_window_minutes: int = 60
+    # The bank's official service number (BANK_HOTLINE); unset, replies point to the card's back.
+    bank_hotline: str = ""
+
+    @property
+    def bank_hotline_text(self) -> str:
+        """How replies name the official number: never a made-up one (issue 15)."""
+        if self.bank_hotline:
+            return f"{self.bank_hotline}（与信用卡背面、银行官方App上的号码一致）"
+        return "信用卡背面印着的客服电话（银行官方App里也能查到）"
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -116,4 +125,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         identity_failures_per_client=_int(env, "IDENTITY_FAILURES_PER_CLIENT", 10),
         identity_failures_global=_int(env, "IDENTITY_FAILURES_GLOBAL", 200),
         identity_window_minutes=_int(env, "IDENTITY_WINDOW_MINUTES", 60),
+        bank_hotline=(env.get("BANK_HOTLINE") or "").strip(),
     )

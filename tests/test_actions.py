@@ -156,7 +156,13 @@ async def test_balance_and_personal_consequences_after_verification() -> None:
 async def test_start_goal_remembers_the_goal_and_says_why_identity_is_needed() -> None:
     tracker = make_tracker(intent="request_waiver", sender_id=ANONYMOUS)
     events, dispatcher = await run(ActionStartGoal(), tracker)
-    assert slot_events(events) == {"pending_goal": "plans", "verified": False, "account_id": None}
+    assert slot_events(events) == {
+        "pending_goal": "plans",
+        "verified": False,
+        "account_id": None,
+        "negotiating": False,  # a plain request: plans as the engine ranks them
+        "counter_monthly": None,
+    }
     assert responses(dispatcher) == ["utter_identity_intro"]
 
 

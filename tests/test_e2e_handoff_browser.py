@@ -69,7 +69,7 @@ def test_a_specialist_works_a_live_case_while_the_cardholder_chats_over_rest(
     log_in(browser, Console(servers.console_url), "zhang")  # the queue is open, and empty
 
     chat = Chat(servers, SENDER)
-    for text in ("我想办分期还款", "6217", "1234", "我最近失业了", "4500", "3000", "500"):
+    for text in ("我想办分期还款", "6217", "1234", "同意", "我最近失业了", "4500", "3000", "500"):
         chat.say(text)
     chat.say("一个孩子")
     plans = chat.say("大概6个月")

@@ -36,7 +36,8 @@ def test_a_whole_conversation_ends_in_an_agreement(servers: Servers, database: s
     assert "卡号后四位" in chat.text_of("我想办分期还款")
     assert "身份证" in chat.text_of("6217")
     verified = chat.text_of("1234")
-    assert "核实成功" in verified and "原因" in verified
+    assert "核实成功" in verified and "同意" in verified  # consent first (PIPL arts. 17, 28-29)
+    assert "原因" in chat.text_of("同意")
     assert "收入" in chat.text_of("我最近失业了")
     assert "开支" in chat.text_of("4500")
     assert "其他贷款" in chat.text_of("3000")

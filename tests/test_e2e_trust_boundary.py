@@ -11,6 +11,7 @@ import json
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -180,20 +181,33 @@ def holds(text: str, *groups: str) -> bool:
     return any(re.search(rf"(?<![0-9A-Za-z０-９]){g}(?![0-9A-Za-z０-９])", text) for g in groups)
 
 
+def without_timestamps(value: Any) -> Any:
+    """Events without their clock readings: an epoch second of today holds "6217" for a
+    quarter of an hour (1796217xxx), which is no leak."""
+    if isinstance(value, dict):
+        return {k: without_timestamps(v) for k, v in value.items() if k != "timestamp"}
+    if isinstance(value, list):
+        return [without_timestamps(v) for v in value]
+    return value
+
+
 def test_no_identity_digits_are_kept_or_logged(servers: Servers, database: str) -> None:
     chat = Chat(servers, "boundary-digits")
     chat.say("我想查一下欠款")
     chat.say("６２１７")  # full-width digits too
     assert "核实成功" in chat.text_of("1234")
-    stored = json.dumps(stored_events(database, "boundary-digits"), ensure_ascii=False)
-    leaks = [e for e in stored_events(database, "boundary-digits") if "6217" in json.dumps(e)]
+    events = without_timestamps(stored_events(database, "boundary-digits"))
+    stored = json.dumps(events, ensure_ascii=False)
+    leaks = [e for e in events if "6217" in json.dumps(e)]
     assert "6217" not in stored and "６２１７" not in stored and "1234" not in stored, leaks
     assert "****" in stored
     first = Chat(servers, "boundary-digits-2").text_of(
         "卡号尾号4410 身份证后四位9021，我想看看欠多少"
     )
     assert first
-    stored = json.dumps(stored_events(database, "boundary-digits-2"), ensure_ascii=False)
+    stored = json.dumps(
+        without_timestamps(stored_events(database, "boundary-digits-2")), ensure_ascii=False
+    )
     assert "4410" not in stored and "9021" not in stored
     for log in Path("tests/artifacts/e2e-logs").glob("*.log"):
         assert not holds(log.read_text(encoding="utf-8", errors="replace"), "9021", "6217"), log

@@ -154,7 +154,7 @@ def test_a_whole_conversation_across_workers_ends_in_an_agreement(
     assert "卡号后四位" in chat.text_of("我想办分期还款")
     assert "身份证" in chat.text_of("6217")
     assert "核实成功" in chat.text_of("1234")
-    for answer in ("我最近失业了", "4500", "3000", "500", "一个孩子"):
+    for answer in ("同意", "我最近失业了", "4500", "3000", "500", "一个孩子"):
         chat.say(answer)
     plans = chat.say("大概6个月")
     buttons = [b for m in plans for b in m.get("buttons", [])]

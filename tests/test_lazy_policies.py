@@ -117,8 +117,8 @@ def test_the_loaded_graph_feeds_ted_the_other_policies(model_path: Path, tmp_pat
 
 CONVERSATIONS = [
     # the benchmark's plan conversation
-    ["您好", "逾期会上征信吗", "我想办分期", "6217", "1234", "我失业了", "4500", "3000", "500",
-     "1", "6个月", "第一个", "确认"],
+    ["您好", "逾期会上征信吗", "我想办分期", "6217", "1234", "同意", "我失业了", "4500", "3000",
+     "500", "1", "6个月", "第一个", "确认"],
     # off the happy path: questions and feelings inside the forms, a correction, a refusal
     ["我还欠多少钱", "会不会被起诉", "8832", "567X", "我想分期", "我生病了", "我好担心",
      "六千", "刚才收入说错了，应该是五千", "2500", "0", "两个", "一年", "不要", "为什么这么贵",

@@ -1,8 +1,9 @@
 """One Telegram update, handled the way the product promises: every cardholder gets a calm,
 clear answer, and nothing reaches the bot while a specialist holds the conversation.
 
-Text and pressed buttons go to Rasa (sender id = chat id); ``/start`` greets, ``/help``
-explains; edits, stickers, photos, voice, files and group chats get a polite explanation.
+Text and pressed buttons go to Rasa (sender id = chat id), except a plan card's "details"
+button, whose full terms the channel sends itself; ``/start`` greets, ``/help`` explains;
+edits, stickers, photos, voice, files and group chats get a polite explanation.
 ``/link <code>`` (or the deep link ``t.me/<bot>?start=<code>``) links the Telegram user to the
 account the bank gave the code for, ``/unlink`` undoes it; these never reach Rasa or a
 specialist's transcript (the code must not be stored there), and a linked user's chat is
@@ -30,7 +31,7 @@ from bot.channels.handoff_bridge import HandoffBridge
 from bot.channels.telegram_format import command_argument, command_of
 from bot.channels.telegram_identity import TelegramIdentity
 from bot.channels.telegram_output import TelegramCollector, TelegramSender
-from bot.channels.telegram_records import TelegramRecords
+from bot.channels.telegram_records import TelegramRecords, details_of
 from bot.channels.telegram_texts import (
     LINK_DONE,
     LINK_HOW,
@@ -157,10 +158,12 @@ class TelegramConversation:
         message = query.message if isinstance(query.message, Message) else None
         chat_id = str(message.chat.id if message else query.from_user.id)
         payload = self.records.button_payload(chat_id, query.data or "")
+        details = details_of(payload) if payload else None
         notice = None if payload else await self.render(chat_id, "utter_telegram_button_expired")
         try:
             await self.sender.answer_button(query.id, notice)
-            if message is not None and payload:
+            if message is not None and payload and details is None:
+                # a choice is made once; a card's terms can be read again
                 await self.sender.remove_keyboard(chat_id, message.message_id)
         except TelegramError as error:  # the spinner stops by itself; the turn goes on
             logger.warning(
@@ -170,6 +173,9 @@ class TelegramConversation:
             return
         if message is not None and message.chat.type != PRIVATE:
             await self.notice(message, "utter_telegram_group_chat")
+            return
+        if details is not None:  # a plan card's full terms: the channel shows them, not Rasa
+            await self.reply(chat_id, [{"text": details}])
             return
         if not await self.held(chat_id, payload):
             await self.to_rasa(chat_id, payload, str(query.from_user.id))

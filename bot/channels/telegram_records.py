@@ -17,6 +17,14 @@ from bot.db import models
 from bot.db.store import Store
 
 CALLBACK_ID_BYTES = 9  # 12 URL-safe characters
+# Marks a stored "details" button: its text is shown by the channel, never sent to Rasa. Rasa
+# payloads are intents ("/choose_plan…") or typed text, which never start with a control character.
+DETAILS_MARK = "\x1ddetails\x1d"
+
+
+def details_of(payload: str) -> str | None:
+    """The text behind a "details" button's stored payload; None for a payload meant for Rasa."""
+    return payload[len(DETAILS_MARK) :] if payload.startswith(DETAILS_MARK) else None
 
 
 class TelegramRecords:
@@ -39,6 +47,10 @@ class TelegramRecords:
         with self.store._session() as session, session.begin():
             session.add(models.TelegramCallback(id=callback_id, chat_id=chat_id, payload=payload))
         return callback_id
+
+    def remember_details(self, chat_id: str, text: str) -> str:
+        """Store a card's full terms behind a button; the short id goes out as callback_data."""
+        return self.remember_button(chat_id, DETAILS_MARK + text)
 
     def button_payload(self, chat_id: str, callback_id: str) -> str | None:
         """The payload behind a pressed button, only for the chat it was sent to."""

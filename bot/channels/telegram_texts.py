@@ -1,4 +1,5 @@
-"""Fixed replies of the Telegram channel's own account-link commands (``/link``, ``/unlink``).
+"""Fixed replies of the Telegram channel's own account-link commands (``/link``, ``/unlink``),
+and the label of a plan card's "details" button.
 
 Written in Simplified Chinese like domain.yml's responses and converted to the cardholder's
 script the same way (bot.nlg.localise_message). A success names only the card's last four
@@ -28,6 +29,8 @@ LINK_LOCKED = (
 LINK_HOW = "请在 /link 后面加上银行App或短信里的8位关联码，例如：/link 12345678。"
 UNLINKED = "已解除您的Telegram账号与信用卡的关联。以后咨询账户问题时，需要重新核实身份。"
 NOT_LINKED = "您的Telegram账号目前没有关联信用卡，不需要解除。"
+# Under a plan card: its full terms, sent as a message of their own when pressed.
+DETAILS_BUTTON = "查看详情"
 
 
 def link_text(template: str, script: str | None, **values: Any) -> str:

@@ -32,3 +32,16 @@ def read_card_and_id(text: str) -> tuple[str | None, str | None]:
 def read_id_last4(text: str) -> str | None:
     groups = _groups(text)
     return groups[0] if groups else None
+
+
+_CARD_WORDS = ("卡", "尾号")
+_ID_WORDS = ("身份证", "证件", "身份")
+
+
+def names_both_secrets(text: str) -> bool:
+    """A message that gives card and ID last-4 by name, not just any two numbers ("3000元")."""
+    card, ident = read_card_and_id(text)
+    if card is None or ident is None:
+        return False
+    normalised = unicodedata.normalize("NFKC", text)
+    return any(w in normalised for w in _CARD_WORDS) and any(w in normalised for w in _ID_WORDS)

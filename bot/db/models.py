@@ -148,7 +148,8 @@ class Agreement(Base):
     id = Column(Integer, primary_key=True)
     reference = Column(String(32), nullable=False, unique=True)
     conversation_id = Column(String(128), nullable=False, index=True)
-    account_id = Column(ForeignKey("accounts.account_id"), nullable=False)
+    # read for every plan step (the arrangement that stands): indexed
+    account_id = Column(ForeignKey("accounts.account_id"), nullable=False, index=True)
     offer_id = Column(ForeignKey("offers.id"), nullable=False)
     status = Column(String(24), nullable=False)
     created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)

@@ -8,13 +8,14 @@ happens, and when the conversation starts a new Rasa session.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 
 from bot.clock import as_utc, now_utc
 from bot.db import models
-from bot.db.store import Store
+from bot.db.store import AccountView, Store, VerifiedRow
 from bot.settings import Settings, load_settings
 
 KNOWLEDGE_CHECK = "knowledge_check"
@@ -37,6 +38,30 @@ _LATEST = (
 )  # fmt: skip
 
 
+# Grants and revocations made by this process so far: a reading cached for one action-server
+# request (actions/common.py) is stale once this has moved.
+_changes = 0
+
+
+def changes() -> int:
+    return _changes
+
+
+def _changed() -> None:
+    global _changes
+    _changes += 1
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What the controls know of a conversation at one moment: the account it is verified for
+    (None: not verified), that account's data, and whether it is in crisis."""
+
+    account_id: str | None
+    account: AccountView | None
+    in_crisis: bool
+
+
 class VerifiedSessions:
     def __init__(self, store: Store, settings: Settings | None = None) -> None:
         self.store = store
@@ -50,6 +75,7 @@ class VerifiedSessions:
         """The conversation is the account's holder from now on (replacing any earlier grant)."""
         channel = channel or NO_CHANNEL
         moment = now_utc()
+        _changed()
         with self.store.session() as session, session.begin():
             self._end_all(session, conversation_id, moment)
             session.add(
@@ -83,33 +109,47 @@ class VerifiedSessions:
         never carries into a new session; a channel's own login does (the channel vouches for
         every message). Read with one prebuilt statement, and written only to end a session or
         to restart its idle clock (at most every TOUCH_EVERY): it runs for most actions."""
-        moment = now_utc()
-        channel = channel or NO_CHANNEL
-        table = models.VerifiedSession.__table__
         with self.store.engine.connect() as connection:
             row = connection.execute(_LATEST, {"conversation_id": conversation_id}).first()
-            if row is None or row.channel != channel:
-                return None
-            ended = (
-                moment >= as_utc(row.expires_at) or moment - as_utc(row.last_seen_at) >= self.idle
-            )
-            stale = (
-                row.method == KNOWLEDGE_CHECK
-                and session_started is not None
-                and as_utc(row.verified_at) < session_started
-            )
-            if ended or stale:
-                connection.execute(
-                    table.update().where(table.c.id == row.id).values(revoked_at=moment)
-                )
-                connection.commit()
-                return None
-            if moment - as_utc(row.last_seen_at) >= TOUCH_EVERY:
-                connection.execute(
-                    table.update().where(table.c.id == row.id).values(last_seen_at=moment)
-                )
-                connection.commit()
-            return row.account_id
+        return self._holds(row, channel, session_started)
+
+    def controls(
+        self,
+        conversation_id: str,
+        channel: str | None,
+        session_started: datetime | None = None,
+    ) -> Controls:
+        """``current`` with the account's data and the crisis flag, in one statement (what the
+        actions need for nearly every message; ``Store.controls_of``)."""
+        row = self.store.controls_of(conversation_id)
+        account_id = self._holds(row.session, channel, session_started)
+        return Controls(account_id, row.account if account_id else None, row.in_crisis)
+
+    def _holds(
+        self, row: VerifiedRow | None, channel: str | None, session_started: datetime | None
+    ) -> str | None:
+        """The row's account if the session still holds for this channel and Rasa session;
+        ends it when it has expired or belongs to an earlier Rasa session."""
+        if row is None or row.channel != (channel or NO_CHANNEL):
+            return None
+        moment = now_utc()
+        ended = moment >= as_utc(row.expires_at) or moment - as_utc(row.last_seen_at) >= self.idle
+        stale = (
+            row.method == KNOWLEDGE_CHECK
+            and session_started is not None
+            and as_utc(row.verified_at) < session_started
+        )
+        if ended or stale:
+            _changed()
+            self._set(row.id, revoked_at=moment)
+            return None
+        if moment - as_utc(row.last_seen_at) >= TOUCH_EVERY:
+            self._set(row.id, last_seen_at=moment)
+        return row.account_id
+
+    def _set(self, row_id: int, **values: datetime) -> None:
+        with self.store.engine.begin() as connection:
+            connection.execute(_table.update().where(_table.c.id == row_id).values(**values))
 
     def revoke(
         self, conversation_id: str, reason: str, methods: tuple[str, ...] | None = None
@@ -117,6 +157,7 @@ class VerifiedSessions:
         """End the conversation's verification (a new session, the cardholder's wish); only
         those made by ``methods`` when given."""
         moment = now_utc()
+        _changed()
         with self.store.session() as session, session.begin():
             ended = self._end_all(session, conversation_id, moment, methods)
             if ended:

@@ -33,7 +33,7 @@ from bot.nlu.hardship import (
 )
 from bot.nlu.numbers import parse_amount, parse_date, parse_months, parse_plan_choice
 from bot.nlu.numerals import as_int_if_whole
-from bot.nlu.script import detect_script, to_simplified
+from bot.nlu.script import detect_script, detect_variant, to_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ PROJECT_ROOT = NLU_DIR.parents[1]
 DEFAULT_DICTIONARY = NLU_DIR / "dictionary"
 SCRIPT_ATTRIBUTE = "script"
 SCRIPT_ENTITY = "script"
+VARIANT_ATTRIBUTE = "script_variant"
+VARIANT_ROLE = "variant"  # a script entity with this role fills the script_variant slot
 NUMERIC_ENTITIES = ("amount", "months", "plan_choice", "date")
 HARDSHIP_ENTITY = "hardship_reason"
 
@@ -130,18 +132,28 @@ class TraditionalToSimplified(GraphComponent):
                 continue
             try:
                 script = detect_script(text)
+                variant = detect_variant(text)
                 message.set(TEXT, to_simplified(text))
             except Exception:  # never lose a message over conversion
                 logger.exception("Could not convert message text to Simplified.")
                 continue
+            if variant is not None:
+                message.set(VARIANT_ATTRIBUTE, variant)
             if script is None:
                 continue
             message.set(SCRIPT_ATTRIBUTE, script)
             if self._config.get("add_script_entity", True):
                 entities = list(message.get(ENTITIES) or [])
                 entities.append(script_entity(script, type(self).__name__))
+                if variant is not None:
+                    entities.append(variant_entity(variant, type(self).__name__))
                 message.set(ENTITIES, entities, add_to_output=True)
         return messages
+
+
+def variant_entity(variant: str, extractor: str) -> dict[str, Any]:
+    """The zero-width entity that tells which Traditional readers write (hk/tw, bot/nlg.py)."""
+    return {**script_entity(variant, extractor), "role": VARIANT_ROLE}
 
 
 def script_entity(script: str, extractor: str) -> dict[str, Any]:
@@ -319,8 +331,11 @@ class EntityNormalizer(GraphComponent, EntityExtractorMixin):
                     kept.append({**found, "extractor": self.name})
         self._add_hardship_from_keywords(message, text, kept)
         script = message.get(SCRIPT_ATTRIBUTE)
-        if script and not any(e.get("entity") == SCRIPT_ENTITY for e in kept):
+        if script and not any(e.get("entity") == SCRIPT_ENTITY and not e.get("role") for e in kept):
             kept.append(script_entity(script, TraditionalToSimplified.__name__))
+        variant = message.get(VARIANT_ATTRIBUTE)
+        if variant and not any(e.get("role") == VARIANT_ROLE for e in kept):
+            kept.append(variant_entity(variant, TraditionalToSimplified.__name__))
         return sorted(kept, key=lambda e: (_int(e.get("start")), _int(e.get("end"))))
 
     def _normalise(

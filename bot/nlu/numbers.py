@@ -8,11 +8,15 @@ span still yields its value. Simplified and Traditional input are both accepted.
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
 
 from bot.nlu.dates import parse_date
 from bot.nlu.numerals import (
     BIG_UNITS,
     CN_DIGIT_CHARS,
+    CN_NUMBER_CHARS,
+    DIGITS,
     NUMBER,
     SMALL_UNITS,
     normalise,
@@ -32,19 +36,66 @@ __all__ = [
 ]
 
 CURRENCY_PREFIX = r"(?:[¥$]|rmb|RMB|人民币)"
-CURRENCY_SUFFIX = r"(?:块钱|元钱|块|元|圆|rmb|RMB|人民币)"
+CURRENCY_SUFFIX = r"(?:块钱|元钱|块|元|圆|蚊|rmb|RMB|人民币)"
 # 一块五 / 三元五角: a digit after the yuan unit is tenths.
 _TENTHS = (
     rf"(?P<tenths>[{CN_DIGIT_CHARS}]|\d)"
     rf"(?![\d{CN_DIGIT_CHARS}十百千万号日月期个天年周点kKwW])(?:毛|角)?钱?"
 )
-# 二十多万 (a magnitude after 多), 三千多块 / 五万多 (多 as "and a bit").
-AMOUNT_RE = re.compile(
-    rf"(?P<prefix>{CURRENCY_PREFIX}\s*)?(?P<num>{NUMBER})"
-    rf"(?:[多来](?P<mag>[万千百亿kKwW]))?"
-    rf"(?:(?P<approx>多|来)?\s*(?P<suffix>{CURRENCY_SUFFIX})(?:{_TENTHS})?"
-    rf"|多(?![\d{CN_DIGIT_CHARS}十百千万]))?"
+# An explicit range: 三千到四千, 3000-4000, 三到四千 (not a date such as 2026-11-22).
+_RANGE_SEP = r"\s*(?:到|至|~|-|—)\s*"
+
+
+def _amount_pattern(range_part: str) -> re.Pattern:
+    # 二十多万 (a magnitude after 多), 三千多块 / 五万多 / 七千几 (多, 几: "and a bit").
+    return re.compile(
+        rf"(?P<prefix>{CURRENCY_PREFIX}\s*)?(?P<num>{NUMBER}){range_part}"
+        rf"(?:[多来几](?P<mag>[万千百亿kKwW]))?"
+        rf"(?:(?P<approx>多|来|几)?\s*(?P<suffix>{CURRENCY_SUFFIX})(?:{_TENTHS})?"
+        rf"|[多几](?![\d{CN_DIGIT_CHARS}十百千万]))?"
+    )
+
+
+class _AmountPattern:
+    """AMOUNT_RE: a close range (三千到四千) is one amount; a wide one (三千到五千) stays two.
+
+    Both patterns have the same groups (``num2`` never matches in the single one), so a
+    caller sees ordinary ``re.Match`` objects whichever pattern produced them.
+    """
+
+    def __init__(self) -> None:
+        self.ranged = _amount_pattern(rf"(?:{_RANGE_SEP}(?P<num2>{NUMBER})(?![\d\-/.月号日]))?")
+        self.single = _amount_pattern(r"(?P<num2>(?!))?")
+
+    def _checked(self, match: re.Match | None, endpos: int) -> re.Match | None:
+        """A wide range found by ``ranged`` becomes its first number alone."""
+        if match is None or match["num2"] is None or amount_value(match) is not None:
+            return match
+        return self.single.match(match.string, match.start(), endpos)
+
+    def fullmatch(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match | None:
+        match = self.ranged.fullmatch(text, pos, endpos)
+        return None if match is not None and amount_value(match) is None else match
+
+    def finditer(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> Iterator[re.Match]:
+        while pos <= min(len(text), endpos):
+            match = self._checked(self.ranged.search(text, pos, endpos), endpos)
+            if match is None:
+                return
+            yield match
+            pos = match.end() if match.end() > match.start() else match.start() + 1
+
+
+AMOUNT_RE = _AmountPattern()
+# 四五千 / 五六百 / 三千四五 / 十五六万: two neighbouring digits, read as the range between.
+_ADJACENT_RANGE = re.compile(
+    rf"(?P<head>(?:[{CN_NUMBER_CHARS}]*[十拾百佰千仟万亿])?)"
+    rf"(?P<low>[{CN_DIGIT_CHARS}])(?P<high>[{CN_DIGIT_CHARS}])(?P<tail>[十拾百佰千仟万亿]*)"
 )
+# A range is read as its midpoint only when its ends are close (high <= 1.5 x low, so
+# 四五千 -> 4500 and 两三千 -> 2500); 一两千 or 三到五千 are too vague to act on.
+_MAX_RANGE_RATIO = 1.5
+_LONE_UNITS = {"百": 100, "千": 1000, "万": 10**4}
 _MAGNITUDES = {**SMALL_UNITS, **BIG_UNITS}
 _MONTH_NUM = rf"(?:\d{{1,3}}(?:\.5)?|[{CN_DIGIT_CHARS}十]{{1,3}})"
 MONTHS_RE = re.compile(
@@ -81,8 +132,13 @@ def _whole(value: float | None) -> int | None:
 
 
 def amount_value(match: re.Match) -> float | None:
-    """Yuan value of an AMOUNT_RE match."""
-    value = parse_number(match["num"])
+    """Yuan value of an AMOUNT_RE match (a close range -> its midpoint)."""
+    if match["num2"]:
+        value = _explicit_range(match["num"], match["num2"])
+    else:
+        value = _numeral_value(
+            match["num"], bool(match["approx"] or match.group().endswith(("多", "几")))
+        )
     if value is None:
         return None
     if match["mag"]:
@@ -95,6 +151,44 @@ def amount_value(match: re.Match) -> float | None:
     return value
 
 
+def _numeral_value(text: str, approximate: bool = False) -> float | None:
+    """A numeral, a range of neighbouring digits (四五千), or 千几 / 万多 (a lone unit)."""
+    value = parse_number(text)
+    if value is not None:
+        return value
+    if approximate and text in _LONE_UNITS:
+        return float(_LONE_UNITS[text])
+    match = _ADJACENT_RANGE.fullmatch(normalise(text))
+    if match is None or not (match["head"] or match["tail"]):
+        return None  # a bare 五六 is a count, not money
+    if DIGITS[match["high"]] != DIGITS[match["low"]] + 1:
+        return None
+    low = parse_number(match["head"] + match["low"] + match["tail"])
+    high = parse_number(match["head"] + match["high"] + match["tail"])
+    return _midpoint(low, high)
+
+
+def _explicit_range(first: str, second: str) -> float | None:
+    """三千到四千 -> 3500; 三到四千 takes the unit of its upper end (3000 to 4000)."""
+    high = parse_number(second)
+    low = parse_number(first)
+    unit = re.search(r"[十拾百佰千仟万亿kKwW]+$", normalise(second))
+    if (
+        low is not None
+        and high is not None
+        and unit
+        and not re.search(r"[十拾百佰千仟万亿kKwW]", normalise(first))
+    ):
+        low = parse_number(first + unit.group())
+    return _midpoint(low, high)
+
+
+def _midpoint(low: float | None, high: float | None) -> float | None:
+    if low is None or high is None or not 0 < low < high <= low * _MAX_RANGE_RATIO:
+        return None
+    return (low + high) / 2
+
+
 def parse_amount(text: str) -> float | None:
     """Yuan in an amount expression: 三千五块 -> 3500, 1.5万 -> 15000, ¥3000 -> 3000."""
     if not text:
@@ -103,12 +197,14 @@ def parse_amount(text: str) -> float | None:
     match = AMOUNT_RE.fullmatch(cleaned)
     if match:
         return amount_value(match)
-    candidates = [m for m in AMOUNT_RE.finditer(cleaned) if amount_value(m) is not None]
+    found = list(AMOUNT_RE.finditer(cleaned))
+    candidates = [m for m in found if amount_value(m) is not None]
     marked = [m for m in candidates if _looks_like_money(m)]
     if marked:
         return amount_value(marked[0])
     # An unmarked numeral counts only in Arabic digits (还50); 一些 / 一下 are not amounts.
-    if len(candidates) == 1 and re.search(r"\d", candidates[0]["num"]):
+    # (2026-11-22 holds three numbers, one of them read as an invalid range 11-22)
+    if len(found) == 1 and len(candidates) == 1 and re.search(r"\d", candidates[0]["num"]):
         return amount_value(candidates[0])
     return None
 
@@ -117,7 +213,7 @@ def _looks_like_money(match: re.Match) -> bool:
     """Currency sign/unit or a magnitude (千/万/k) marks a numeral as money."""
     if match["prefix"] or match["suffix"] or match["mag"]:
         return True
-    number = match["num"]
+    number = match["num"] + (match["num2"] or "")
     return any(unit in number for unit in _MAGNITUDES if unit not in "十拾")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
@@ -18,8 +19,16 @@ from opencc import OpenCC
 logger = logging.getLogger(__name__)
 
 Script = Literal["traditional", "simplified"]
+# Which Traditional readers: Hong Kong (OpenCC s2hk) or Taiwan / general Traditional (s2tw).
+Variant = Literal["hk", "tw"]
 
-DEFAULT_VARIANT = "s2t"
+# s2t writes the historical standard forms (覈實, 喫飯, 纔, 爲) that no Taiwan or Hong Kong reader
+# uses; s2tw writes 核實/吃飯/才/為/裡/著 and changes nothing else. Of the 146 reply texts of
+# domain.yml, s2t -> s2tw changes 61 (all in such forms); s2twp would also swap vocabulary
+# (信息->資訊, 通過->透過, 在線->線上) and garbles some phrases (信息安全 -> 資訊保安,
+# 綁定借記卡 -> 繫結簽帳金融卡), so it is not the default.
+DEFAULT_VARIANT = "s2tw"
+VARIANT_CONFIGS: dict[str, str] = {"hk": "s2hk", "tw": "s2tw"}
 VARIANT_ENV = "TRADITIONAL_VARIANT"
 # Short names accepted in TRADITIONAL_VARIANT besides OpenCC's own config names.
 _VARIANT_ALIASES = {
@@ -124,7 +133,8 @@ def to_simplified(text: str) -> str:
 
 
 def traditional_variant() -> str:
-    """OpenCC config for replies, from ``TRADITIONAL_VARIANT`` (s2t, s2tw, s2twp, s2hk)."""
+    """OpenCC config for replies whose reader variant is unknown, from ``TRADITIONAL_VARIANT``
+    (s2tw by default; s2t, s2twp, s2hk)."""
     raw = os.environ.get(VARIANT_ENV, "").strip().lower()
     if not raw:
         return DEFAULT_VARIANT
@@ -141,7 +151,8 @@ def _to_traditional_cached(text: str, variant: str) -> str:
 
 
 def to_traditional(text: str, variant: str | None = None) -> str:
-    """Return ``text`` in Traditional Chinese (variant from the env unless given)."""
+    """Return ``text`` in Traditional Chinese (``variant``: hk, tw or an OpenCC config; the
+    env's unless given)."""
     if not text:
         return text
     chosen = _VARIANT_ALIASES.get(variant.lower(), variant) if variant else None
@@ -163,3 +174,36 @@ def detect_script(text: str) -> Script | None:
     if simp_count > trad_count:
         return "simplified"
     return None
+
+
+# Written Cantonese: characters standard written Chinese does not use (係 only outside
+# 關係/聯係, 唔 only before another character: "唔，" is a mere "hmm").
+_CANTONESE = re.compile(
+    r"[冇嘅咗佢啲喺乜嘢哋嚟睇嗰咩啱畀攞揾搵嘥]|唔[\u4e00-\u9fff]|(?<![關关聯联連连維维])係"
+)
+_HONG_KONG_PLACE = re.compile(r"香港|港幣|港币|港元")
+_TAIWAN_PLACE = re.compile(r"台灣|臺灣|台湾|台幣|台币|臺幣")
+
+
+def is_cantonese(text: str) -> bool:
+    """True when ``text`` has written-Cantonese wording (冇, 唔知, 嘅, 咗, 佢, 係 …)."""
+    return bool(text) and _CANTONESE.search(text) is not None
+
+
+def detect_variant(text: str) -> Variant | None:
+    """Which Traditional readers wrote ``text``: "hk" for Cantonese wording or a Hong Kong
+    mention, "tw" for a Taiwan mention, None when nothing tells (plain Traditional text is read
+    as general Traditional, i.e. s2tw). Text in Simplified is never "hk": Cantonese speakers in
+    Guangdong write Simplified and read mainland forms."""
+    if not text or detect_script(text) == "simplified":
+        return None
+    if _HONG_KONG_PLACE.search(text) or is_cantonese(text):
+        return "hk"
+    if _TAIWAN_PLACE.search(text):
+        return "tw"
+    return None
+
+
+def variant_config(variant: str | None) -> str:
+    """OpenCC config for a reader variant (hk -> s2hk, tw -> s2tw; unknown -> the env's)."""
+    return VARIANT_CONFIGS.get(variant or "", traditional_variant())

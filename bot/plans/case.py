@@ -49,6 +49,9 @@ class Hardship:
     other_debt_payments: int
     dependents: int
     expected_recovery_months: int | None
+    # What the cardholder said they can pay at most each month (a counter-offer), in cents:
+    # their own figure replaces the engine's estimate of what they can afford.
+    max_monthly_payment: int | None = None
 
     def disposable(self, dependent_reserve: int) -> int:
         """Income left after essential spending, other debts and the per-dependent reserve."""
@@ -157,6 +160,11 @@ def parse_hardship(data: object) -> Hardship | None:
         dependents=_count(hs, "dependents", "hardship", 30, required=False) or 0,
         expected_recovery_months=_count(
             hs, "expected_recovery_months", "hardship", 600, required=False
+        ),
+        max_monthly_payment=(
+            _amount(hs, "max_monthly_payment", "hardship")
+            if hs.get("max_monthly_payment") is not None
+            else None
         ),
     )
 

@@ -17,6 +17,14 @@ HUMAN_REVIEW = "以上由系统自动测算，您可以随时要求人工专员�
 NO_AGENCY = "可直接与银行协商，无需付费找代办机构。"
 
 
+def own_terms(text: str) -> str:
+    """An option's explanation without the sentences every option shares (said once beside
+    the cards, not in each card's folded terms)."""
+    for shared in (f"；{CREDIT_RECORD}。", f"{CREDIT_RECORD}。", NO_AGENCY, HUMAN_REVIEW):
+        text = text.replace(shared, "。" if shared.startswith("；") else "")
+    return text
+
+
 def title(c: Candidate) -> str:
     """A short name for the option, e.g. "12期分期还款"."""
     if c.type == "full_payment":

@@ -53,10 +53,11 @@ def yuan(cents: int) -> float:
 
 
 def fmt_yuan(cents: int) -> str:
-    """Cents as text for a cardholder, e.g. 331744 -> '3317.44'."""
+    """Cents as text for a cardholder, e.g. 331744 -> '3,317.44': the one way amounts are
+    written everywhere (plan cards, explanations, summaries; issue 15 found two)."""
     sign = "-" if cents < 0 else ""
     cents = abs(cents)
-    return f"{sign}{cents // 100}.{cents % 100:02d}"
+    return f"{sign}{cents // 100:,}.{cents % 100:02d}"
 
 
 def fmt_rate(rate: float) -> str:

@@ -1,6 +1,7 @@
 """Rank candidate plans for one cardholder and render the contract's output dict.
 
-Ranking (best first): affordable before unaffordable, then lowest total cost, then shortest term
+Ranking (best first): affordable before unaffordable (those by the lowest monthly payment, the
+closest to fitting), then lowest total cost, then shortest term
 (then: no approval needed, lower monthly payment, product order). Dominated candidates are
 dropped and each product is represented once (twice for a spread of terms when affordability is
 unknown), so the cardholder sees 2-4 options that are all worth considering.
@@ -43,6 +44,8 @@ def affordable_monthly(hs: Hardship | None, policy: Policy) -> int | None:
     """Cents per month a plan may take, or None without a hardship statement."""
     if hs is None:
         return None
+    if hs.max_monthly_payment is not None:
+        return hs.max_monthly_payment
     disposable = hs.disposable(policy.affordability.dependent_reserve)
     if disposable <= 0:
         return 0
@@ -66,10 +69,23 @@ def candidates(
     return out
 
 
-def rank_key(c: Candidate, aff: int | None) -> tuple[int, int, int, int, int, int]:
-    """Sort key, best first. A total order: ids of one product differ in months."""
+def rank_key(c: Candidate, aff: int | None) -> tuple[int, int, int, int, int, int, int]:
+    """Sort key, best first. A total order: ids of one product differ in months.
+
+    Options the cardholder cannot afford rank by how close they come to what they can pay
+    (issue 15: a one-off 36,698 ranked first, by its zero cost, for someone who can pay 350 a
+    month); the affordable ones by cost, as before."""
     unaffordable = 0 if aff is None or c.monthly <= aff else 1
-    return (unaffordable, c.cost, c.months, int(c.requires_approval), c.monthly, TYPE_RANK[c.type])
+    excess = c.monthly if unaffordable else 0
+    return (
+        unaffordable,
+        excess,
+        c.cost,
+        c.months,
+        int(c.requires_approval),
+        c.monthly,
+        TYPE_RANK[c.type],
+    )
 
 
 def _dominates(a: Candidate, b: Candidate, keys: dict[str, tuple[int, ...]]) -> bool:

@@ -366,6 +366,7 @@ def _best(slots: list[Slot], has: np.ndarray, aff: np.ndarray) -> _Best:
             (
                 (~slot.valid).astype(np.int64),
                 unaff,
+                slot.monthly * unaff,  # unaffordable ones: the closest to fitting first
                 slot.total,  # cost = total - owed: same order per account
                 slot.months,
                 slot.approval.astype(np.int64),

@@ -28,8 +28,10 @@ TRAINING_DIR = PROJECT_ROOT / "data" / "nlu"
 REPORT_PATH = PROJECT_ROOT / "tests" / "artifacts" / "nlu_holdout_report.txt"
 TODAY = "2026-11-22"
 
-MIN_INTENT_MACRO_F1 = 0.93
-MIN_ENTITY_VALUE_ACCURACY = 0.90
+# Measured 2026-12-02 on 786 held-out examples (issue 15 data): intent macro-F1 0.979,
+# entity values 0.979 of 233, distress recall 1.0.
+MIN_INTENT_MACRO_F1 = 0.97
+MIN_ENTITY_VALUE_ACCURACY = 0.95
 DISTRESS_INTENT = "express_distress"
 
 NUMERIC_ENTITIES = {"amount", "months", "plan_choice"}
@@ -45,7 +47,8 @@ HARDSHIP_REASONS = {
 ENTITY_TYPES = NUMERIC_ENTITIES | {"date", "hardship_reason"}
 IGNORED_PREDICTED_ENTITIES = {"script"}
 
-# The 30 intents of the conversation contract plus the three the dialogue adds.
+# The 30 intents of the conversation contract, the three the dialogue adds (inform_identity,
+# inform, correct_info) and the three of docs/conversation-additions.md.
 EXPECTED_INTENTS = {
     "greet",
     "goodbye",
@@ -80,6 +83,10 @@ EXPECTED_INTENTS = {
     "inform_identity",
     "inform",
     "correct_info",
+    # added by the project (docs/conversation-additions.md)
+    "reject_offers",
+    "counter_offer",
+    "ask_agreement",
 }
 HEAVY_INTENTS = {
     "ask_consequences",
@@ -91,8 +98,11 @@ HEAVY_INTENTS = {
     "express_worry",
     "express_distress",
 }
+# the intents of docs/conversation-additions.md (issue 15) carry at least this many each
+NEW_INTENTS = {"reject_offers", "counter_offer", "ask_agreement"}
 MIN_EXAMPLES = 12
 MIN_EXAMPLES_HEAVY = 20
+MIN_EXAMPLES_NEW = 25
 MIN_ANNOTATED_ENTITIES = 120
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -396,6 +406,8 @@ def test_holdout_data_is_well_formed() -> None:
         problems.append(f"intents missing {sorted(missing)}, unknown {sorted(unknown)}")
     for intent, count in sorted(per_intent.items()):
         minimum = MIN_EXAMPLES_HEAVY if intent in HEAVY_INTENTS else MIN_EXAMPLES
+        if intent in NEW_INTENTS:
+            minimum = MIN_EXAMPLES_NEW
         if count < minimum:
             problems.append(f"{intent}: {count} examples < {minimum}")
 

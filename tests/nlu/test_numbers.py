@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.nlu.numbers import (
+    AMOUNT_RE,
     parse_amount,
     parse_count,
     parse_date,
@@ -197,6 +198,58 @@ def test_parse_amount(text: str, expected: float) -> None:
 @pytest.mark.parametrize("text", ["", "块", "钱", "很多钱", "一两千", "三五百"])
 def test_parse_amount_none(text: str) -> None:
     assert parse_amount(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # neighbouring digits: the midpoint of the range
+        ("四五千", 4500),
+        ("五六百", 550),
+        ("七八百块", 750),
+        ("两三千", 2500),
+        ("三千四五", 3450),
+        ("一万五六", 15500),
+        ("四五十万", 450000),
+        ("一个月四五千吧", 4500),
+        ("大概五六千左右", 5500),
+        ("四五千塊錢", 4500),
+        # explicit ranges
+        ("三千到四千", 3500),
+        ("3000-4000", 3500),
+        ("3000~4000元", 3500),
+        ("三千至三千五", 3250),
+        ("三到四千", 3500),
+        ("每个月三千到四千吧", 3500),
+        # 几 / 多 after a magnitude, Cantonese 蚊
+        ("七千幾", 7000),
+        ("七千几块", 7000),
+        ("二十几万", 200000),
+        ("千几", 1000),
+        ("千幾蚊", 1000),
+        ("萬多", 10000),
+        ("五百蚊", 500),
+    ],
+)
+def test_parse_amount_ranges_and_approximations(text: str, expected: float) -> None:
+    assert parse_amount(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    # too vague to act on (high > 1.5 x low), a bare count, not neighbours, no magnitude
+    ["一两千", "三五百", "五六", "二三", "四六千", "几千", "2026-11-22"],
+)
+def test_parse_amount_rejects_vague_ranges(text: str) -> None:
+    assert parse_amount(text) is None
+
+
+def test_wide_range_stays_two_amounts_close_range_is_one() -> None:
+    assert [m.group() for m in AMOUNT_RE.finditer("三千到五千")] == ["三千", "五千"]
+    assert [m.group() for m in AMOUNT_RE.finditer("一个月三千到四千")] == ["一", "三千到四千"]
+    # a date is not a range of amounts
+    assert [m.group() for m in AMOUNT_RE.finditer("2026-11-22")] == ["2026", "11", "22"]
+    assert parse_amount("三千到五千") == 3000  # the lower end, never a made-up midpoint
 
 
 # --- parse_months -------------------------------------------------------------------------

@@ -58,7 +58,8 @@ def test_golden_summary() -> None:
     assert summary == {
         "CC-0001": ("pers-60", True, False),  # unemployed: 618.93/month fits 700
         "CC-0002": ("inst-6", True, False),  # income drop: 1412.67/month fits 1750
-        "CC-0003": ("waiver-6", False, True),  # ill, income below spending: specialist
+        # ill, income below spending: specialist; the lightest monthly payment first
+        "CC-0003": ("pers-60", False, True),
         "CC-0004": ("full", None, False),  # 2 days late, no hardship: pay 2503.75
         "CC-0005": ("pers-36", True, False),  # already on installments: art. 70 only
     }

@@ -58,7 +58,8 @@ def test_to_cents_rejects_non_numbers(value: object) -> None:
 
 
 def test_formatting() -> None:
-    assert fmt_yuan(331744) == "3317.44"
+    assert fmt_yuan(331744) == "3,317.44"
+    assert fmt_yuan(14310000) == "143,100.00"
     assert fmt_yuan(-43750) == "-437.50"
     assert fmt_yuan(5) == "0.05"
     assert ppm_to_percent(6600) == "0.66"

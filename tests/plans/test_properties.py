@@ -122,8 +122,17 @@ def test_option_invariants(policy, case: dict) -> None:
             if o["type"] == "waiver":
                 assert o["months"] == 1
         assert "人工" in o["explanation"]
-    # ranking: affordable first, then lowest cost, then shortest term
-    keys = [(o["affordable"] is False, cents(o["total_cost"]), o["months"]) for o in options]
+    # ranking: affordable first, unaffordable by the lightest monthly payment, then lowest
+    # cost, then shortest term
+    keys = [
+        (
+            o["affordable"] is False,
+            cents(o["monthly_payment"]) if o["affordable"] is False else 0,
+            cents(o["total_cost"]),
+            o["months"],
+        )
+        for o in options
+    ]
     assert keys == sorted(keys)
     # escalation when nothing fits
     if aff is not None:

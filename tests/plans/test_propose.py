@@ -229,11 +229,20 @@ def test_determinism(policy, case) -> None:
 
 
 def test_ranking_rule(policy, case) -> None:
-    """Affordable before unaffordable, then lowest total cost, then shortest term."""
+    """Affordable before unaffordable (those by the lowest monthly payment), then lowest total
+    cost, then shortest term."""
     for hardship in (case["hardship"], None):
         variant = dict(case, hardship=hardship) if hardship else {"account": case["account"]}
         options = propose(variant, policy, as_of="2026-11-22")["options"]
-        keys = [(o["affordable"] is False, cents(o["total_cost"]), o["months"]) for o in options]
+        keys = [
+            (
+                o["affordable"] is False,
+                cents(o["monthly_payment"]) if o["affordable"] is False else 0,
+                cents(o["total_cost"]),
+                o["months"],
+            )
+            for o in options
+        ]
         assert keys == sorted(keys)
 
 
@@ -286,3 +295,35 @@ def test_schedule_dates_are_monthly(policy, case) -> None:
         else:
             assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
             assert max(offsets) <= 60
+
+
+def test_the_cardholders_own_monthly_figure_is_what_fits(policy, case) -> None:
+    """A counter-offer ("每月最多只能还500") replaces the estimate: options are judged against
+    the cardholder's own figure, and nothing fitting within policy escalates."""
+    generous = dict(case, hardship={**case["hardship"], "max_monthly_payment": 5000})
+    result = propose(generous, policy, as_of="2026-11-22")
+    assert result["affordable_monthly"] == 5000
+    assert all(o["affordable"] == (o["monthly_payment"] <= 5000) for o in result["options"])
+    tight = dict(case, hardship={**case["hardship"], "max_monthly_payment": 50})
+    result = propose(tight, policy, as_of="2026-11-22")
+    assert result["affordable_monthly"] == 50
+    assert result["escalate"] is True
+    assert not any(o["affordable"] for o in result["options"])
+    monthly = [o["monthly_payment"] for o in result["options"]]
+    assert monthly == sorted(monthly)  # the closest to fitting first
+
+
+def test_a_counter_proposal_is_an_application_of_the_cardholders_figure() -> None:
+    from datetime import date
+
+    from bot.plans.counter import counter_proposal
+
+    option = counter_proposal(36698, 500, date(2026, 11, 22))
+    assert option["requires_approval"] is True
+    assert option["months"] == 74 and option["beyond_term_limit"] is True
+    amounts = [s["amount"] for s in option["schedule"]]
+    assert len(amounts) == 74 and round(sum(amounts), 2) == 36698
+    assert amounts[0] == 500 and amounts[-1] == 198
+    assert "500.00" in option["explanation"] and "36,698.00" in option["explanation"]
+    within = counter_proposal(12000, 1000, date(2026, 11, 22))
+    assert within["months"] == 12 and within["beyond_term_limit"] is False

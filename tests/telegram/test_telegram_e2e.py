@@ -385,7 +385,16 @@ def test_a_telegram_cardholder_hears_the_specialists_decision(
     chat (not to the REST outbox)."""
     chat_id = 9803
     post(servers, text_update(chat_id, f"/link {AccountLinks(store).issue_code('CC-0003')}"))
-    for text in ("我想办分期还款", "我最近失业了", "4500", "3000", "500", "一个孩子", "大概6个月"):
+    for text in (
+        "我想办分期还款",
+        "同意",
+        "我最近失业了",
+        "4500",
+        "3000",
+        "500",
+        "一个孩子",
+        "大概6个月",
+    ):
         assert post(servers, text_update(chat_id, text)) == 200
     offers = store.rows(models.Offer, conversation_id=str(chat_id))
     needs_approval = next(o for o in offers if o.requires_approval)

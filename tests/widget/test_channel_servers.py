@@ -190,7 +190,7 @@ def test_a_widget_cardholder_hears_the_specialists_decision(
     secret = load_settings(widget_servers.environment()).widget_token_secret
     chat = WidgetClient(widget_servers, token=issue_token("CC-0005", secret))
     try:
-        for text in ("我想办分期还款", "我最近失业了", "4500", "3000", "500", "一个孩子"):
+        for text in ("我想办分期还款", "同意", "我最近失业了", "4500", "3000", "500", "一个孩子"):
             assert chat.say(text)["ok"]
         chat.say("大概6个月")
         chat.wait_for(lambda: "方案1" in chat.texts())

@@ -1,5 +1,6 @@
 """The widget in headless Chromium on the demo page served by the real servers, at a phone's
-width (390 px): buttons, a reload, a dropped connection, a specialist, and HTML kept as text.
+width (390 px): buttons, a reload, a dropped connection, a specialist, HTML kept as text, and
+the repayment plans as compact cards that fit one phone screen with their terms one tap away.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (/usr/bin) and ``selenium``; skipped when
 they are missing. Screenshots land in tests/artifacts/widget/.
@@ -15,6 +16,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+from bot.db import models
 from bot.db.store import Store
 from bot.handoff.cases import Cases
 from bot.handoff.outbox import Outbox
@@ -235,3 +237,102 @@ def test_a_logged_in_bank_customer_is_known_without_digits(
     open_widget(browser, widget_servers)  # the same browser, now without a login
     wait.until(lambda d: session_of(d) != logged_in)
     assert not any("欠款合计" in text for text in bubbles(browser))
+
+
+HARDSHIP_ANSWERS = {  # the hardship form's questions (a word of each) and a cardholder's answers
+    "您同意吗": "同意",  # the consent question names the others: it is matched first
+    "原因": "我最近失业了",
+    "收入": "4500",
+    "开支": "3000",
+    "其他贷款": "500",
+    "抚养": "一个孩子",
+    "几个月": "6个月",
+}
+PLAN_CHOICES = "#acw-log .acw-choice"
+# Where the plan cards and the choice buttons sit, measured in the page (CSS pixels).
+LAYOUT = """
+const log = document.getElementById('acw-log');
+const cards = Array.from(log.querySelectorAll('.acw-plan'));
+const asks = log.querySelectorAll('.acw-has-choices');
+const choices = Array.from(asks[asks.length - 1].querySelectorAll('.acw-choice'));
+cards[0].scrollIntoView({block: 'start'});
+const area = log.getBoundingClientRect();
+const top = cards[0].getBoundingClientRect().top;
+const bottom = choices[choices.length - 1].getBoundingClientRect().bottom;
+const right = Math.max(...cards.concat(choices).map(e => e.getBoundingClientRect().right));
+return {area: {top: area.top, bottom: area.bottom, height: log.clientHeight, right: area.right},
+        top: top, bottom: bottom, right: right, cards: cards.length,
+        choices: choices.map(b => b.textContent)};
+"""
+
+
+def turn(driver: webdriver.Chrome, wait: WebDriverWait, text: str) -> str:
+    """Say ``text`` and return the last thing the assistant said once the turn is done."""
+    before = len(bubbles(driver, ".acw-bot"))
+    say(driver, text)
+    wait.until(lambda d: len(bubbles(d, ".acw-bot")) > before and idle(d))
+    return bubbles(driver, ".acw-bot")[-1]
+
+
+def plan_choices(driver: webdriver.Chrome) -> list[str]:
+    return [
+        b.text
+        for b in driver.find_elements(By.CSS_SELECTOR, PLAN_CHOICES)
+        if b.is_enabled() and b.text.startswith("方案")
+    ]
+
+
+@pytest.mark.parametrize("account", ["CC-0001", "CC-0003"])
+def test_the_plan_cards_and_choices_fit_one_phone_screen_with_terms_one_tap_away(
+    browser: webdriver.Chrome, widget_servers: Servers, widget_store: Store, account: str
+) -> None:
+    """A logged-in cardholder answers the hardship questions; the plans (three for 张伟, four
+    for 王强) and the buttons to choose one fit in one screen of the 390 x 844 phone's message
+    area, each card compact with its full terms folded and opened by keyboard."""
+    wait = open_widget(browser, widget_servers, f"?account={account}")
+    said = turn(browser, wait, "我想办分期还款")
+    for _ in range(10):  # answer whatever the form asks next, until the plans are shown
+        if plan_choices(browser):
+            break
+        answer = next((a for key, a in HARDSHIP_ANSWERS.items() if key in said), None)
+        assert answer, f"an unexpected question: {said}"
+        said = turn(browser, wait, answer)
+    assert plan_choices(browser), f"no plans after the hardship form: {said}"
+    offers = sorted(
+        widget_store.rows(models.Offer, conversation_id=session_of(browser)), key=lambda o: o.rank
+    )
+    choices = plan_choices(browser)
+    assert 2 <= len(offers) == len(choices)
+
+    layout = browser.execute_script(LAYOUT)
+    browser.save_screenshot(str(ARTIFACTS / f"plans-{account}.png"))
+    assert layout["cards"] == len(offers)
+    assert layout["bottom"] - layout["top"] <= layout["area"]["height"], layout  # one screen
+    assert (
+        layout["top"] >= layout["area"]["top"] - 1 and layout["bottom"] <= layout["area"]["bottom"]
+    ), layout
+    assert layout["right"] <= layout["area"]["right"], layout  # nothing sticks out sideways
+    for offer, choice in zip(offers, choices, strict=True):  # the real number of payments
+        schedule = offer.detail.get("schedule") or []
+        if len(schedule) > 1:
+            assert f"× {len(schedule)}期" in choice, (choice, len(schedule))
+        else:
+            assert "一次性" in choice, choice
+
+    cards = browser.find_elements(By.CSS_SELECTOR, "#acw-log .acw-plan")
+    for card, offer in zip(cards, offers, strict=True):
+        terms = card.find_element(By.CSS_SELECTOR, ".acw-plan-terms")
+        assert not terms.is_displayed()  # folded: the card shows only its summary
+        assert offer.detail["explanation"][:20] not in card.text
+    toggle = cards[0].find_element(By.CSS_SELECTOR, "button.acw-plan-toggle")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    terms = cards[0].find_element(By.CSS_SELECTOR, ".acw-plan-terms")
+    assert toggle.get_attribute("aria-controls") == terms.get_attribute("id")
+    toggle.send_keys(Keys.ENTER)  # keyboard: a real button
+    wait.until(lambda d: toggle.get_attribute("aria-expanded") == "true")
+    assert terms.is_displayed()
+    assert terms.text.replace("\n", "") == offers[0].detail["explanation"].replace("\n", "")
+    browser.save_screenshot(str(ARTIFACTS / f"plans-{account}-terms.png"))
+    toggle.send_keys(Keys.SPACE)
+    wait.until(lambda d: toggle.get_attribute("aria-expanded") == "false")
+    assert not terms.is_displayed()

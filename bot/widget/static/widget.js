@@ -172,6 +172,64 @@
     log.appendChild(notice);
   }
 
+  /* Characters only Traditional writing uses: the toggle's labels follow the card's script (the
+     server localises the card's text, not these labels). */
+  var TRADITIONAL_HINT = /[還個專審費務這為與們說現總額請當會條訊議狀]/;
+  var termsCount = 0;
+
+  /* A plan card as the server sends it ("方案1：title\nhow much\nwhat it costs；fits；approval"),
+     compact enough for four of them and the choice buttons on one phone screen: the title
+     line with a toggle beside it, the rest below, the facts line smaller; the full terms
+     folded under it, one tap (or Enter / Space) away. Text nodes only, like every message. */
+  function planCard(text, details) {
+    var traditional = TRADITIONAL_HINT.test(String(text || ""));
+    var lines = String(text || "").split("\n");
+    var card = el("div", "acw-plan-card");
+    var head = el("div", "acw-plan-head");
+    termsCount += 1;
+    var termsId = "acw-terms-" + termsCount;
+    var titleId = "acw-plan-title-" + termsCount;
+    var titleLine = el("strong", "acw-plan-title", { id: titleId });
+    titleLine.textContent = lines[0];
+    // the visible word is the button's name; the card's title tells which plan it opens
+    var toggle = el("button", "acw-plan-toggle", {
+      type: "button", "aria-expanded": "false", "aria-controls": termsId,
+      "aria-describedby": titleId,
+    });
+    var showLabel = traditional ? "完整條款" : "完整条款";
+    var hideLabel = traditional ? "收起條款" : "收起条款";
+    toggle.textContent = showLabel;
+    head.appendChild(titleLine);
+    head.appendChild(toggle);
+    card.appendChild(head);
+    var rest = lines.slice(1);
+    rest.forEach(function (line, index) {
+      var last = rest.length > 1 && index === rest.length - 1;
+      var row = el("div", last ? "acw-plan-facts" : "acw-plan-line");
+      if (last) {
+        // the facts ("利息和费用 …；超出…；需专员审批") wrap between facts, never inside one
+        line.split("；").forEach(function (fact, n, all) {
+          var item = el("span", "acw-plan-fact");
+          item.textContent = fact + (n < all.length - 1 ? "；" : "");
+          row.appendChild(item);
+        });
+      } else {
+        appendRichText(row, line);
+      }
+      card.appendChild(row);
+    });
+    var terms = el("div", "acw-plan-terms", { id: termsId, hidden: "hidden" });
+    appendRichText(terms, details);
+    card.appendChild(terms);
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      terms.hidden = !open;
+      toggle.textContent = open ? hideLabel : showLabel;
+    });
+    return card;
+  }
+
   function showBot(message) {
     var custom = message.custom || {};
     if (custom.event === "specialist_joined" || custom.event === "specialist_left") {
@@ -188,17 +246,18 @@
     appendRichText(body, message.text);
     bubble.appendChild(body);
     if (typeof custom.details === "string" && custom.details) {
-      // a plan's full terms, folded: the cards stay short enough for a phone screen
-      var details = el("details", "acw-details");
-      var summary = el("summary");
-      summary.textContent = "查看完整条款";
-      var terms = el("div", "acw-text");
-      appendRichText(terms, custom.details);
-      details.appendChild(summary);
-      details.appendChild(terms);
-      bubble.appendChild(details);
+      bubble.classList.add("acw-plan");
+      if (custom.plan) bubble.setAttribute("data-plan", String(custom.plan));
+      bubble.replaceChild(planCard(message.text, custom.details), body);
+    } else if (!(message.buttons && message.buttons.length) && log.lastElementChild &&
+             log.lastElementChild.classList.contains("acw-plan")) {
+      // what every card's terms share, said once right after the cards: a footnote to them
+      bubble.classList.add("acw-plan-note");
     }
-    if (message.buttons && message.buttons.length) showButtons(bubble, message.buttons);
+    if (message.buttons && message.buttons.length) {
+      bubble.classList.add("acw-has-choices");
+      showButtons(bubble, message.buttons);
+    }
     log.appendChild(bubble);
     scrollDown();
   }
