@@ -13,6 +13,7 @@ import pytest
 from bot.db import models
 from bot.db.store import Store
 from bot.launcher import Servers
+from bot.plans.explain import own_terms
 from tests.support import Chat
 
 pytestmark = [pytest.mark.servers, pytest.mark.model]
@@ -22,12 +23,12 @@ CARD_LIMIT = 120  # characters a card may take: four of them and the buttons fit
 SHARED = ("《征信业管理条例》", "代办机构")
 ANSWERS = {  # the hardship form's questions (a word of each) and what this cardholder answers
     "您同意吗": "同意",  # the consent question names the others: it is matched first
+    "几个月": "6个月",  # before 收入: the question names the income
     "原因": "我最近失业了",
     "收入": "4500",
     "开支": "3000",
     "其他贷款": "500",
     "抚养": "一个孩子",
-    "几个月": "6个月",
 }
 AMOUNT = re.compile(r"(-?[\d,，.]*\d)\s*元")
 WELL_FORMED = re.compile(r"-?\d{1,3}(,\d{3})*\.\d{2}")
@@ -90,11 +91,14 @@ def test_plans_come_as_short_cards_with_their_terms_beside_them(
         assert len(text) <= CARD_LIMIT, f"card {n} has {len(text)} characters: {text}"
         details = custom.get("details")
         assert isinstance(details, str) and len(details) > len(text), custom
-        assert details == offer.detail["explanation"]  # the engine's full terms, untouched
+        # the engine's full terms, less the sentences said once beside the cards
+        assert details == own_terms(offer.detail["explanation"])
+        assert "《征信业管理条例》" not in details
         assert not any(sentence in text for sentence in SHARED), text
         count = payments(offer)
         if count > 1:
-            assert f"× {count} 期" in text, text
+            # equal payments: "× N 期"; a first payment and then less (the minimum): "共 N 期"
+            assert f"× {count} 期" in text or f"共 {count} 期" in text, text
         else:
             assert "一次性" in text and "× 1" not in text, text
 
@@ -108,7 +112,7 @@ def test_plans_come_as_short_cards_with_their_terms_beside_them(
         count, title = payments(offer), button["title"]
         assert f'"plan_choice": "{offer.rank}"' in button["payload"]
         if count > 1:
-            assert re.search(rf"×\s*{count}期", title), (title, count)
+            assert re.search(rf"(×\s*|共){count}期", title), (title, count)
         else:
             assert "一次性" in title and "×" not in title, title
 

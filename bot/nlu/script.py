@@ -116,6 +116,13 @@ def _to_simplified_cached(text: str) -> str:
         # Entity offsets are shared between the original and converted text, so the
         # conversion must keep every character in place.
         return _char_by_char(text)
+    # a few of OpenCC's mappings lead to a character that maps again (薴 -> 苧 -> 苎, found
+    # by the property test): convert until nothing changes, so the result is a fixed point
+    for _ in range(3):
+        again = _converter("t2s").convert(converted)
+        if again == converted or len(again) != len(converted):
+            break
+        converted = again
     return converted
 
 

@@ -253,3 +253,8 @@ def test_localised_replies_follow_the_reader_variant(default_env: None) -> None:
     assert localise_message(message, "traditional")["text"] == taiwan["text"]
     assert hong_kong["buttons"] == [{"title": "轉人工", "payload": "/x"}]
     assert localise_message(message, "simplified", "hk") is message
+
+
+def test_a_character_that_converts_twice_ends_at_its_fixed_point() -> None:
+    """薴 -> 苧 -> 苎 in OpenCC's tables: the example hypothesis found."""
+    assert to_simplified("薴") == to_simplified(to_simplified("薴")) == "苎"
