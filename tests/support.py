@@ -17,6 +17,19 @@ from bot.db.store import Store
 from bot.launcher import Servers
 from bot.settings import PROJECT_ROOT
 
+# What a cardholder answers to each question on the way to the plans, by a word of the question
+# (the consent question names the others, so it is matched first; the recovery question names
+# the income, so it comes before it)
+HARDSHIP_ANSWERS = {
+    "您同意吗": "同意",
+    "几个月": "6个月",
+    "原因": "我最近失业了",
+    "收入": "4500",
+    "开支": "3000",
+    "其他贷款": "500",
+    "抚养": "一个孩子",
+}
+
 DOMAIN: dict[str, Any] = Domain.load(str(PROJECT_ROOT / "domain.yml")).as_dict()
 SLOT_DEFAULTS = {name: spec.get("initial_value") for name, spec in DOMAIN["slots"].items()}
 

@@ -14,22 +14,13 @@ from bot.db import models
 from bot.db.store import Store
 from bot.launcher import Servers
 from bot.plans.explain import own_terms
-from tests.support import Chat
+from tests.support import HARDSHIP_ANSWERS, Chat
 
 pytestmark = [pytest.mark.servers, pytest.mark.model]
 
 CARD_LIMIT = 120  # characters a card may take: four of them and the buttons fit a phone screen
 # Sentences every option's terms share: said once after the cards, never on a card.
 SHARED = ("《征信业管理条例》", "代办机构")
-ANSWERS = {  # the hardship form's questions (a word of each) and what this cardholder answers
-    "您同意吗": "同意",  # the consent question names the others: it is matched first
-    "几个月": "6个月",  # before 收入: the question names the income
-    "原因": "我最近失业了",
-    "收入": "4500",
-    "开支": "3000",
-    "其他贷款": "500",
-    "抚养": "一个孩子",
-}
 AMOUNT = re.compile(r"(-?[\d,，.]*\d)\s*元")
 WELL_FORMED = re.compile(r"-?\d{1,3}(,\d{3})*\.\d{2}")
 
@@ -42,7 +33,7 @@ def servers(rest_servers: Servers) -> Servers:
 def up_to_the_plans(chat: Chat, card: str, id_last4: str) -> list[dict[str, Any]]:
     """Ask for instalments, give the card's digits, answer the hardship form whatever its
     order, and return the turn that shows the plans."""
-    answers = {"卡号后四位": card, "身份证": id_last4, **ANSWERS}
+    answers = {"卡号后四位": card, "身份证": id_last4, **HARDSHIP_ANSWERS}
     reply = chat.say("我想办分期还款")
     for _ in range(12):
         if any("/choose_plan" in b.get("payload", "") for m in reply for b in m.get("buttons", [])):

@@ -29,7 +29,7 @@ from bot.db.store import Store
 from bot.identity.linking import AccountLinks
 from bot.launcher import Servers, free_port
 from bot.plans.explain import own_terms
-from tests.support import seeded_database
+from tests.support import HARDSHIP_ANSWERS, seeded_database
 from tests.telegram.fake_bot_api import TOKEN, Call, FakeBotApi
 
 ids = itertools.count(860_000)
@@ -181,15 +181,6 @@ async def test_a_traditional_card_gets_its_button_and_terms_in_traditional(
 # --- with the real servers ---------------------------------------------------------------------
 
 SECRET = "plan-details-secret_0123456789"
-ANSWERS = {  # what the cardholder answers to each question of the hardship form
-    "您同意吗": "同意",  # the consent question names the others: it is matched first
-    "几个月": "6个月",  # before 收入: the question names the income
-    "原因": "我最近失业了",
-    "收入": "4500",
-    "开支": "3000",
-    "其他贷款": "500",
-    "抚养": "一个孩子",
-}
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +260,7 @@ def test_a_real_conversation_shows_each_plan_as_a_card_with_its_terms_one_tap_aw
         if any(is_card(call) for call in api.sent(chat_id)):
             break
         question = api.sent(chat_id)[-1].text
-        answer = next((a for key, a in ANSWERS.items() if key in question), None)
+        answer = next((a for key, a in HARDSHIP_ANSWERS.items() if key in question), None)
         assert answer, f"an unexpected question: {question}"
         say(servers, chat_id, answer)
     cards = [call for call in api.sent(chat_id) if is_card(call)]

@@ -24,7 +24,7 @@ from bot.launcher import Servers
 from bot.plans.explain import own_terms
 from bot.settings import PROJECT_ROOT
 from tests.chromium import chromium, requires_chromium, webdriver
-from tests.support import stored_events
+from tests.support import HARDSHIP_ANSWERS, stored_events
 from tests.widget.support import add_specialist, demo_url
 
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts" / "widget"
@@ -240,15 +240,6 @@ def test_a_logged_in_bank_customer_is_known_without_digits(
     assert not any("欠款合计" in text for text in bubbles(browser))
 
 
-HARDSHIP_ANSWERS = {  # the hardship form's questions (a word of each) and a cardholder's answers
-    "您同意吗": "同意",  # the consent question names the others: it is matched first
-    "几个月": "6个月",  # before 收入: the question names the income
-    "原因": "我最近失业了",
-    "收入": "4500",
-    "开支": "3000",
-    "其他贷款": "500",
-    "抚养": "一个孩子",
-}
 PLAN_CHOICES = "#acw-log .acw-choice"
 # Where the plan cards and the choice buttons sit, measured in the page (CSS pixels).
 LAYOUT = """
