@@ -18,6 +18,7 @@ from actions.common import (
     store,
     verified_account_id,
 )
+from bot.contract import HARDSHIP_REASON_NAMES
 from bot.conversation.hardship import (
     answers_in,
     is_approximate,
@@ -39,15 +40,6 @@ FIELD_NAMES = {
     "recovery_months": "预计恢复月数",
     "hardship_reason": "困难原因",
 }
-REASON_NAMES = {
-    "unemployment": "失业",
-    "illness": "生病或受伤",
-    "business_loss": "生意亏损",
-    "income_drop": "收入减少",
-    "family_emergency": "家庭变故",
-    "other_debts": "其他欠款太多",
-    "disaster": "自然灾害",
-}
 MONEY_FIELDS = ("monthly_income", "monthly_expenses", "other_debt_payments", "counter_monthly")
 CONSENT = "data_consent"
 LONG_STORY_CHARS = 15
@@ -62,7 +54,7 @@ def shown_value(field: str, value: Any) -> str:
     if field == "dependents":
         return f"{int(value)} 人"
     if field == "hardship_reason":
-        return REASON_NAMES.get(str(value), str(value))
+        return HARDSHIP_REASON_NAMES.get(str(value), str(value))
     return f"{int(value)} 个月"
 
 

@@ -111,3 +111,11 @@ def test_every_answer_a_correction_changes(text: str, expected: dict) -> None:
     from bot.conversation.hardship import read_corrections
 
     assert read_corrections(text) == expected
+
+
+def test_every_hardship_reason_has_a_name_a_cardholder_reads() -> None:
+    from actions.hardship import shown_value
+    from bot.contract import HARDSHIP_REASON_NAMES, HARDSHIP_REASONS
+
+    assert set(HARDSHIP_REASON_NAMES) == set(HARDSHIP_REASONS)
+    assert shown_value("hardship_reason", "illness") == "生病或受伤"

@@ -8,7 +8,8 @@
   const transcript = document.getElementById("transcript");
   const seen = new Set();
   const AUTHORS = { cardholder: "客户", bot: "智能助手", specialist: "专员", system: "系统" };
-  const HARDSHIP = { unemployment: "失业", illness: "疾病", income_drop: "收入下降", business_failure: "经营困难", family: "家庭变故", other: "其他" };
+  // the contract's reasons (bot/contract.py HARDSHIP_REASON_NAMES)
+  const HARDSHIP = { unemployment: "失业", illness: "生病或受伤", business_loss: "生意亏损", income_drop: "收入减少", family_emergency: "家庭变故", other_debts: "其他欠款太多", disaster: "自然灾害" };
   const TYPES = { full_payment: "一次性还清", minimum_payment: "最低还款", installment: "分期", personalized_installment: "个性化分期", deferral: "延期", waiver: "减免" };
   let current = null;
 
