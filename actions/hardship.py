@@ -76,7 +76,8 @@ class ValidateHardshipForm(CalmFormValidation):
         slots = await super().required_slots(domain_slots, dispatcher, tracker, domain)
         if tracker.get_slot(CONSENT) is False or not slots:
             return []
-        if store().active_arrangement(str(verified_account_id(tracker))) is not None:
+        starting = tracker.get_slot("requested_slot") is None  # not at every answer: one read
+        if starting and store().active_arrangement(str(verified_account_id(tracker))):
             return []  # nothing to ask: the plans step tells what already stands
         skipped = {CONSENT} if tracker.get_slot(CONSENT) else set()
         if not tracker.get_slot("negotiating"):

@@ -286,3 +286,15 @@ async def test_answers_given_earlier_are_not_announced_as_corrections() -> None:
     events, dispatcher = await run(ValidateHardshipForm(), tracker)
     assert slot_events(events)["monthly_income"] == 4500.0
     assert "utter_correction_applied" not in responses(dispatcher)
+
+
+async def test_an_account_whose_arrangement_stands_is_asked_no_hardship_questions(
+    store: Store,
+) -> None:
+    batch, _ = await propose(store)
+    chosen = {**VERIFIED, "offer_batch": batch, "plan_choice": "1"}
+    await run(ActionConfirmPlan(), make_tracker(slots=chosen))
+    required = DOMAIN["forms"]["hardship_form"]["required_slots"]
+    starting = make_tracker(slots=VERIFIED)  # a new request for plans: the form starts
+    asked = await ValidateHardshipForm().required_slots(required, None, starting, DOMAIN)  # type: ignore[arg-type]
+    assert asked == []

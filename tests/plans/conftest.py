@@ -73,3 +73,21 @@ def assert_clean_failure(proc: subprocess.CompletedProcess[str], *needles: str) 
     assert proc.stderr.startswith("error: "), proc.stderr
     for needle in needles:
         assert needle in proc.stderr, (needle, proc.stderr)
+
+
+def cents(x: float) -> int:
+    return round(x * 100)
+
+
+def rank_keys(options: list[dict]) -> list[tuple]:
+    """What the ranking orders options by, best first: affordable before unaffordable (those by
+    the lightest monthly payment), then lowest cost, then shortest term."""
+    return [
+        (
+            o["affordable"] is False,
+            cents(o["monthly_payment"]) if o["affordable"] is False else 0,
+            cents(o["total_cost"]),
+            o["months"],
+        )
+        for o in options
+    ]

@@ -13,6 +13,8 @@ from bot.contract import HARDSHIP_REASONS
 from bot.plans import propose
 from bot.plans.money import add_months
 
+from .conftest import cents, rank_keys
+
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -76,10 +78,6 @@ def whole_months(as_of: date, due: str) -> int:
     return k
 
 
-def cents(x: float) -> int:
-    return round(x * 100)
-
-
 @SETTINGS
 @given(case=cases())
 def test_option_invariants(policy, case: dict) -> None:
@@ -124,15 +122,7 @@ def test_option_invariants(policy, case: dict) -> None:
         assert "人工" in o["explanation"]
     # ranking: affordable first, unaffordable by the lightest monthly payment, then lowest
     # cost, then shortest term
-    keys = [
-        (
-            o["affordable"] is False,
-            cents(o["monthly_payment"]) if o["affordable"] is False else 0,
-            cents(o["total_cost"]),
-            o["months"],
-        )
-        for o in options
-    ]
+    keys = rank_keys(options)
     assert keys == sorted(keys)
     # escalation when nothing fits
     if aff is not None:

@@ -11,6 +11,8 @@ from bot.plans import propose
 from bot.plans.money import months_between
 from bot.plans.policy import parse_policy
 
+from .conftest import rank_keys
+
 CONTRACT_KEYS = {
     "id",
     "type",
@@ -34,10 +36,6 @@ TYPES = {
     "deferral",
     "waiver",
 }
-
-
-def cents(x: float) -> int:
-    return round(x * 100)
 
 
 def test_contract_shape(policy, case) -> None:
@@ -234,15 +232,7 @@ def test_ranking_rule(policy, case) -> None:
     for hardship in (case["hardship"], None):
         variant = dict(case, hardship=hardship) if hardship else {"account": case["account"]}
         options = propose(variant, policy, as_of="2026-11-22")["options"]
-        keys = [
-            (
-                o["affordable"] is False,
-                cents(o["monthly_payment"]) if o["affordable"] is False else 0,
-                cents(o["total_cost"]),
-                o["months"],
-            )
-            for o in options
-        ]
+        keys = rank_keys(options)
         assert keys == sorted(keys)
 
 
