@@ -24,7 +24,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bot.settings import PROJECT_ROOT, load_settings
+from bot.child_logs import pump
+from bot.settings import PROJECT_ROOT, VAR_DIR, load_settings
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
 CREDENTIALS = PROJECT_ROOT / "credentials.yml"
@@ -205,19 +206,18 @@ class Servers:
         return max(1, int(wanted))
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives with the child
-        else:
-            output = None
+        logged = self.log_dir is not None
         process = subprocess.Popen(
             command,
             cwd=PROJECT_ROOT,
             env={**self.environment(), **(env or {})},
-            stdout=output,
-            stderr=subprocess.STDOUT if output else None,
+            stdout=subprocess.PIPE if logged else None,
+            stderr=subprocess.STDOUT if logged else None,
             start_new_session=True,
         )
+        if self.log_dir is not None and process.stdout is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            pump(process.stdout, self.log_dir / f"{name}.log")  # masked, whatever wrote it
         self.processes.append(process)
 
     def start(self) -> None:
@@ -360,6 +360,18 @@ def workers_status(servers: Servers) -> str:
     return f"{servers.rasa_workers} (locks in Redis at {mask_password(lock_url)})"
 
 
+def shown_path(path: Path) -> str:
+    """A path as a person at the project's root types it."""
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
 def mask_password(url: str) -> str:
     """A database or Redis URL fit for printing: any password replaced by ***."""
     return make_url(url).render_as_string(hide_password=True)
@@ -371,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--actions-port", type=int, default=5055)
     parser.add_argument("--console-port", type=int, default=5006)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument(
+        "--log-dir", type=Path, default=VAR_DIR / "logs", help="the servers' logs (masked)"
+    )
     args = parser.parse_args(argv)
 
     servers = Servers(
@@ -378,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         actions_port=args.actions_port,
         console_port=args.console_port,
         model=args.model,
+        log_dir=args.log_dir,
         # the demo page's stand-in for a bank login (off whenever ASSISTANT_ENV=production)
         extra_env={"WIDGET_DEMO_TOKENS": os.environ.get("WIDGET_DEMO_TOKENS", "1")},
     )
@@ -389,11 +405,17 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print("starting the action server, the Rasa server and the console (about 30 s) …", flush=True)
+    print(
+        "starting the action server, the Rasa server and the console (about 30 s; "
+        f"their logs: {shown_path(args.log_dir)}/) …",
+        flush=True,
+    )
     try:
         servers.start()
     except LaunchError as error:
         print(f"error: {error}", file=sys.stderr)
+        for log in sorted(args.log_dir.glob("*.log")):
+            print(f"--- the end of {shown_path(log)}:\n{log_tail(log)}", file=sys.stderr)
         return 1
     print(
         "\n信用卡逾期协商助手 is running:\n"
@@ -404,13 +426,17 @@ def main(argv: list[str] | None = None) -> int:
         "  (logged in: a demo login token)\n"
         f"  Rasa HTTP API  {api_status(servers)}\n"
         f"  Action server  {servers.actions_url}/health\n"
-        f"  Console        {servers.console_url}/  (专员控制台; demo logins printed above)\n"
+        f"  Console        {servers.console_url}/  (专员控制台; demo logins: shown by `make seed` "
+        "when made, kept in .var/console-demo-passwords.json)\n"
         f"  Outbox (REST)  GET {servers.rasa_url}/webhooks/rest/outbox?sender=demo-1\n"
         f"  Database       {mask_password(servers.environment()['DATABASE_URL'])}\n"
         f"  Rasa workers   {workers_status(servers)}\n"
         f"  Telegram       {telegram_status(servers)}\n"
+        f"  Logs           {shown_path(args.log_dir)}/ (masked)\n"
         "  Demo cardholders: see data/demo/demo_accounts.yml "
         "(e.g. card 6217 / ID 1234)\n"
+        "Try: open the demo page and write 「我想办分期」, then card 6217 and ID 1234; or say\n"
+        "「最近失业了，还不上」, 「逾期会坐牢吗」, 「转人工」 (and answer in the console).\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )

@@ -34,6 +34,28 @@ def mask(text: str) -> str:
     return _ID_TAIL.sub(MASK, masked)
 
 
+# What a log line carries that is not a person's digits, kept as it is: timestamps (with a
+# zone offset), host:port and file:line, a traceback's "line N", sanic's process id.
+_LOG_FIELDS = (
+    r"(?<![0-9])[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
+    r"(?: ?[+-][0-9]{4})?)?(?![0-9])"
+    r"|(?:localhost|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|\[[0-9a-fA-F:]*\]|[\w-]+\.(?:py|pyx|js)):[0-9]{1,5}"
+    r"(?![0-9])"
+    r"|\bline [0-9]+"
+    r"|(?<=\] \[)[0-9]{1,7}(?=\])|(?<=worker \[)[0-9]{1,7}(?=\])"  # sanic's [pid]
+)
+_LOG_TEXT = re.compile(f"(?P<kept>{_LOG_FIELDS})|{_DIGIT_RUN.pattern}")
+
+
+def mask_log_text(text: str) -> str:
+    """``mask`` for a log line: the same digits masked, but a line's own timestamps, ports,
+    file:line and process ids kept (masking them made the servers' logs unreadable: every
+    date, port and traceback line number came out as ****)."""
+    folded = _fold(text)
+    masked = _LOG_TEXT.sub(lambda m: m.group() if m.group("kept") else "*" * len(m.group()), folded)
+    return _ID_TAIL.sub(MASK, masked)
+
+
 def mentions_identity(text: str) -> bool:
     return bool(_IDENTITY_WORDS.search(text or ""))
 
@@ -48,7 +70,7 @@ class MaskingFilter(logging.Filter):
         if record.args:
             record.msg = record.getMessage()
             record.args = ()
-        record.msg = mask(str(record.msg))
+        record.msg = mask_log_text(str(record.msg))
         return True
 
 
@@ -62,7 +84,7 @@ def install_log_masking() -> None:
     def masked_record(*args: object, **kwargs: object) -> logging.LogRecord:
         record = factory(*args, **kwargs)
         try:
-            record.msg, record.args = mask(record.getMessage()), ()
+            record.msg, record.args = mask_log_text(record.getMessage()), ()
         except Exception:  # noqa: BLE001 - a broken format string is logged as it was
             pass
         return record

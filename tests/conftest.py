@@ -19,6 +19,7 @@ from bot.db.store import Store
 
 if TYPE_CHECKING:
     from bot.launcher import Servers
+    from tests.demo_run import DemoRun
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", DEFAULT_ADMIN_URL)
 os.environ.setdefault("BOT_TODAY", "2026-11-22")
@@ -60,6 +61,16 @@ def rest_servers(rest_database: str) -> Iterator[Servers]:
         log_dir=Path("tests/artifacts/e2e-logs"),
         extra_env={"BOT_TODAY": "2026-11-22", "RATE_LIMIT_PER_CLIENT": str(REST_CLIENT_LIMIT)},
     ) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """`make run` as typed, on free ports and a scratch database: one start for the tests of
+    its output and of what it serves (the demo page, community clients)."""
+    from tests.demo_run import make_run
+
+    with make_run(tmp_path_factory.mktemp("make-run")) as running:
         yield running
 
 

@@ -1,8 +1,9 @@
 """Console accounts: ``python -m bot.console.users --demo`` creates the demo specialists.
 
-Passwords are random at first creation and stored only as scrypt hashes. So that ``make run``
-can show them again, the demo passwords are also kept in ``.var/console-demo-passwords.json``
-(owner-readable only, never in git); ``--reset`` draws new ones.
+Passwords are random at first creation and stored only as scrypt hashes. They are printed on
+the terminal once, when they are made (a second ``make run`` prints none: its output is often
+copied into tickets and chats); the demo's are also kept in ``.var/console-demo-passwords.json``
+(owner-readable only, never in git) for whoever lost the first output; ``--reset`` draws new ones.
 """
 
 from __future__ import annotations
@@ -107,12 +108,28 @@ def main(argv: list[str] | None = None) -> int:
         users = ensure_demo_users(store, reset=args.reset)
     finally:
         store.engine.dispose()
-    print("专员控制台演示账号 / console demo users:")
-    for user in users:
-        password = user.password or "（未知：已存在；用 --demo --reset 重新生成）"
-        state = "新建" if user.created else "已存在"
-        print(f"  {user.username:<10} {password:<18} {user.role:<10} {user.display_name} [{state}]")
+    for line in demo_users_report(users):
+        print(line)
     return 0
+
+
+def demo_users_report(users: list[CreatedUser]) -> list[str]:
+    """New users with their passwords; existing ones as one line that says where to look."""
+    created = [user for user in users if user.created]
+    lines = []
+    if created:
+        lines.append("专员控制台演示账号（密码只显示这一次）/ console demo users (shown once):")
+        lines += [
+            f"  {u.username:<10} {u.password:<18} {u.role:<10} {u.display_name}" for u in created
+        ]
+    existing = [user.username for user in users if not user.created]
+    if existing:
+        lines.append(
+            f"专员控制台演示账号已存在：{'、'.join(existing)}（密码在创建时显示过，"
+            f"也存于 {DEMO_PASSWORDS_PATH.relative_to(VAR_DIR.parent)}；"
+            "新密码：python -m bot.console.users --demo --reset）"
+        )
+    return lines
 
 
 if __name__ == "__main__":

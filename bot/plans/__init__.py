@@ -4,7 +4,7 @@
     policy = load_policy()                      # policy/plans.yml; load_policy(path) for another
     result = propose(case, policy, as_of=None)  # CASE.json-shaped dict -> contract output dict
 
-The contract (field names, command line) is shared/spec/plan_engine.md.
+The contract (field names, command line) is docs/plan_engine.md.
 """
 
 from .errors import PlanError, PolicyError

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .errors import PlanError, PolicyError
+from .money import fmt_yuan, to_cents
 from .policy import DEFAULT_POLICY_PATH, Policy, load_policy
 
 EXIT_BAD_INPUT = 2
@@ -105,10 +106,11 @@ def _simulate(args: argparse.Namespace) -> int:
         check=args.check,
         progress=not args.quiet,
     )
+    out = Path(args.out)
     print(
-        f"{summary['cases']} cases, {summary['escalated']} escalated; "
-        f"expected monthly inflow {summary['expected_monthly_inflow']:.2f} yuan; "
-        f"report in {args.out}"
+        f"{summary['cases']} 个账户，{summary['escalated']} 个转专员；"
+        f"预计每月回款 {fmt_yuan(to_cents(summary['expected_monthly_inflow']))} 元\n"
+        f"报告：{out / 'report.html'}（图表，浏览器打开）、{out / 'summary.md'}"
     )
     return 0
 

@@ -1,6 +1,6 @@
 """Short Chinese titles and explanations a worried cardholder can understand.
 
-Every sentence about consequences rests on shared/spec/regulation.md: the credit-report rule
+Every sentence about consequences rests on docs/regulation.md: the credit-report rule
 (征信业管理条例 art. 16), art. 70 for individual plans, the 2022 notice for showing installment
 cost as interest with its annualised rate, and PIPL art. 24 for human review. Calm, never a threat.
 """

@@ -1,8 +1,10 @@
 """Portfolio simulation for the bank: what the policy would propose across many accounts.
 
 Runs the vectorised engine in chunks (with a progress bar on stderr), re-checks a random sample
-against `propose`, and writes a report directory: summary.json, summary.md, first_options.csv
-and PNG charts (English labels: a Chinese font may be missing on servers).
+against `propose`, and writes a report directory: summary.json (the figures), summary.md (the
+report in Chinese), report.html (the same with interactive charts, self-contained),
+first_options.csv and PNG charts. Every chart and caption is drawn from summary.json, so the
+three views cannot disagree.
 """
 
 from __future__ import annotations
@@ -18,15 +20,20 @@ import numpy as np
 from tqdm import tqdm
 
 from ..clock import today
+from . import report_html
 from .case import parse_date
 from .money import add_months
 from .policy import Policy
 from .portfolio import Portfolio, read_portfolio
 from .propose import propose
+from .report_md import markdown
+from .report_png import write_charts
 from .vector import ESCALATION_CODES, TYPES, VectorResult, run
 
 CHUNK = 10_000
 INFLOW_WINDOW = 12  # months over which the expected monthly inflow is averaged
+AFFORDABILITY_BINS = 20  # at most this many bars between 0 and the 99th percentile
+AFFORDABILITY_TAIL = 99  # percentile above which amounts share one open-ended last bar
 
 
 def run_chunked(pf: Portfolio, policy: Policy, progress: bool = False) -> VectorResult:
@@ -109,6 +116,7 @@ def summarise(
         "first_option_affordable": {k: affordable.get(k, 0) for k in ("yes", "no", "unknown")},
         "total_owed": round(float(result.financed.sum()) / 100, 2),
         "expected_monthly_inflow": round(float(window) / 100 / INFLOW_WINDOW, 2),
+        "inflow_window_months": INFLOW_WINDOW,
         "expected_monthly_inflow_note": (
             f"payments due within {INFLOW_WINDOW} months of as_of, divided by {INFLOW_WINDOW}, "
             "if every non-escalated cardholder takes the first-ranked option and pays on schedule"
@@ -121,7 +129,55 @@ def summarise(
             }
             for m, v in enumerate(inflow)
         ],
+        "affordability": affordability(result.affordable_monthly),
     }
+
+
+def affordability(monthly: np.ndarray) -> dict[str, object]:
+    """What cardholders with a hardship statement can pay a month: range, median and a
+    histogram over the data's own range (the old chart claimed a 20,000 cap where the data
+    ended near 12,500). 0 yuan (nothing left after essentials) is counted apart; the bins hold
+    the positive amounts, each from (exclusive) to (inclusive), in even steps up to the 99th
+    percentile and one last open bin ("open": true) from there to the maximum: in 20,000
+    accounts even 1,000-yuan steps up to the maximum (24,255) put 48 % of the positive amounts
+    in the first bar; up to the 99th percentile the steps are 500 yuan."""
+    declared = monthly[monthly >= 0]
+    if not declared.size:
+        return {"accounts": 0, "zero": 0, "min": None, "median": None, "max": None, "bins": []}
+    positive = declared[declared > 0]
+    bins: list[dict[str, object]] = []
+    if positive.size:
+        cut = int(np.percentile(positive, AFFORDABILITY_TAIL, method="higher"))
+        width = _nice_width(cut, AFFORDABILITY_BINS)
+        edge = -(-cut // width) * width
+        inside, above = positive[positive <= edge], positive[positive > edge]
+        counts = np.bincount((inside + width - 1) // width - 1, minlength=edge // width)
+        bins = [
+            {"from": k * width / 100, "to": (k + 1) * width / 100, "accounts": int(n)}
+            for k, n in enumerate(counts)
+        ]
+        if above.size:
+            top = int(above.max()) / 100
+            bins.append({"from": edge / 100, "to": top, "accounts": int(above.size), "open": True})
+    return {
+        "accounts": int(declared.size),
+        "zero": int((declared == 0).sum()),
+        "min": int(declared.min()) / 100,
+        "median": round(float(np.median(declared))) / 100,
+        "max": int(declared.max()) / 100,
+        "bins": bins,
+    }
+
+
+def _nice_width(top: int, most: int) -> int:
+    """The smallest bin width of 1, 2 or 5 × 10^k yuan (in cents) covering 0..top in at most
+    `most` bins."""
+    width = 100
+    while True:
+        for step in (1, 2, 5):
+            if -(-top // (width * step)) <= most:
+                return width * step
+        width *= 10
 
 
 def simulate(
@@ -144,8 +200,14 @@ def simulate(
         json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     _first_options(out_dir / "first_options.csv", pf, result)
-    charts = _charts(out_dir, summary, result)
-    (out_dir / "summary.md").write_text(_markdown(summary, charts), encoding="utf-8")
+    charts = write_charts(out_dir, summary)
+    (out_dir / "summary.md").write_text(markdown(summary, charts), encoding="utf-8")
+    if not report_html.write_report(out_dir / "report.html", summary):
+        print(
+            f"warning: {report_html.ECHARTS_JS} is missing (run `make install`): "
+            "report.html has the figures but no charts",
+            file=sys.stderr,
+        )
     return summary
 
 
@@ -179,98 +241,3 @@ def _first_options(path: Path, pf: Portfolio, result: VectorResult) -> None:
                     ESCALATION_CODES[result.escalation[i]] or "",
                 ]
             )
-
-
-def _charts(
-    out_dir: Path, summary: dict[str, object], result: VectorResult
-) -> list[tuple[str, str]]:
-    """PNG charts; returns (file, caption) pairs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    charts = []
-    fig, ax = plt.subplots(figsize=(8, 4))
-    offered = summary["first_option_by_product_not_escalated"]
-    escalated = {t: summary["first_option_by_product"][t] - offered[t] for t in TYPES}
-    labels = [t.replace("_", "\n") for t in TYPES]
-    ax.bar(labels, [offered[t] for t in TYPES], label="offered automatically")
-    ax.bar(
-        labels,
-        [escalated[t] for t in TYPES],
-        bottom=[offered[t] for t in TYPES],
-        label="escalated to a specialist",
-    )
-    ax.set_ylabel("accounts")
-    ax.set_title("First-ranked option per account")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_dir / "products.png", dpi=100)
-    plt.close(fig)
-    charts.append(("products.png", "First-ranked option per account"))
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    inflow = [m["amount"] / 10_000 for m in summary["inflow_by_month"]]
-    ax.bar(range(len(inflow)), inflow)
-    ax.set_xlabel("months after as_of (0 = due within days)")
-    ax.set_ylabel("10,000 yuan")
-    ax.set_title("Expected inflow by month (non-escalated accounts, first-ranked option)")
-    fig.tight_layout()
-    fig.savefig(out_dir / "inflow.png", dpi=100)
-    plt.close(fig)
-    charts.append(("inflow.png", "Expected inflow by month"))
-
-    declared = result.affordable_monthly >= 0
-    if declared.any():
-        fig, ax = plt.subplots(figsize=(8, 4))
-        ax.hist(np.minimum(result.affordable_monthly[declared] / 100, 20_000), bins=40)
-        ax.set_xlabel("affordable monthly amount, yuan (capped at 20,000)")
-        ax.set_ylabel("accounts")
-        ax.set_title("Affordability of cardholders with a hardship statement")
-        fig.tight_layout()
-        fig.savefig(out_dir / "affordability.png", dpi=100)
-        plt.close(fig)
-        charts.append(("affordability.png", "Affordability (hardship statements)"))
-    return charts
-
-
-def _markdown(s: dict[str, object], charts: list[tuple[str, str]]) -> str:
-    agree = s["agreement_with_propose"]
-    lines = [
-        "# Plan engine portfolio simulation",
-        "",
-        f"- Portfolio: `{s['portfolio']}`; policy: `{s['policy']}`; as of {s['as_of']}",
-        f"- Accounts: {s['cases']:,} ({s['with_hardship']:,} with a hardship statement); "
-        f"total owed {s['total_owed']:,.2f} yuan",
-        f"- Escalated to a specialist: {s['escalated']:,}"
-        + "".join(f"; {k}: {v:,}" for k, v in s["escalation_reasons"].items()),
-        f"- First option needs a specialist's approval: {s['first_option_requires_approval']:,}",
-        f"- First option affordable: {s['first_option_affordable']}",
-        f"- **Expected monthly inflow: {s['expected_monthly_inflow']:,.2f} yuan** "
-        f"({s['expected_monthly_inflow_note']})",
-        f"- Vectorised engine re-checked against `propose` on {agree['checked']} sampled accounts: "
-        f"{agree['mismatches']} mismatches",
-        "",
-        "## First-ranked option per product",
-        "",
-        "| product | accounts | of which not escalated |",
-        "|---|---:|---:|",
-    ]
-    for t in TYPES:
-        lines.append(
-            f"| {t} | {s['first_option_by_product'][t]:,} "
-            f"| {s['first_option_by_product_not_escalated'][t]:,} |"
-        )
-    lines += [
-        "",
-        "## Expected inflow, first 13 months",
-        "",
-        "| month | due | yuan |",
-        "|---:|---|---:|",
-    ]
-    for m in s["inflow_by_month"][:13]:
-        lines.append(f"| {m['month']} | {m['due']} | {m['amount']:,.2f} |")
-    lines += ["", "## Charts", ""]
-    lines += [f"![{caption}]({name})" for name, caption in charts]
-    return "\n".join(lines) + "\n"

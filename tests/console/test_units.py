@@ -10,7 +10,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
 
 from bot.console import charts, dashboard
 from bot.console.passwords import hash_password, verify_password
-from bot.console.users import DEMO_USERS, ensure_demo_users
+from bot.console.users import DEMO_USERS, demo_users_report, ensure_demo_users
 from bot.db import models
 from bot.db.store import Store
 from bot.handoff.cases import Cases
@@ -40,6 +40,16 @@ def test_demo_users_are_created_once_and_keep_their_passwords(store: Store, tmp_
     assert saved.stat().st_mode & 0o077 == 0  # owner-only: it holds passwords
     reset = ensure_demo_users(store, reset=True, path=saved)
     assert all(u.created for u in reset) and reset[0].password != created[0].password
+
+
+def test_demo_passwords_reach_the_terminal_only_when_made(store: Store, tmp_path: Path) -> None:
+    saved = tmp_path / "passwords.json"
+    created = ensure_demo_users(store, path=saved)
+    first = "\n".join(demo_users_report(created))
+    assert all(user.password in first for user in created)
+    again = "\n".join(demo_users_report(ensure_demo_users(store, path=saved)))
+    assert not any(user.password in again for user in created)
+    assert "已存在" in again and "console-demo-passwords.json" in again and "--reset" in again
 
 
 def _rasa_events_table(store: Store) -> Table:

@@ -42,7 +42,8 @@ def test_simulate_writes_report(portfolio: Path, tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "simulating" in proc.stderr  # progress bar on stderr
-    for name in ("summary.json", "summary.md", "first_options.csv", "products.png", "inflow.png"):
+    names = ("summary.json", "summary.md", "report.html", "first_options.csv", "products.png")
+    for name in (*names, "inflow.png", "affordability.png"):
         assert (out / name).stat().st_size > 0, name
     assert (out / "products.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -55,7 +56,7 @@ def test_simulate_writes_report(portfolio: Path, tmp_path: Path) -> None:
     assert summary["expected_monthly_inflow"] > 0
     window = sum(m["amount"] for m in summary["inflow_by_month"][:13])
     assert summary["expected_monthly_inflow"] == pytest.approx(window / 12, abs=0.01)
-    assert "Expected monthly inflow" in (out / "summary.md").read_text(encoding="utf-8")
+    assert "预计月均回款" in (out / "summary.md").read_text(encoding="utf-8")
     with open(out / "first_options.csv", encoding="utf-8") as handle:
         assert len(list(csv.DictReader(handle))) == 400
 
