@@ -10,7 +10,6 @@ import itertools
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,47 +24,13 @@ from bot.db.store import Store
 from bot.handoff.cases import Cases
 from bot.handoff.outbox import Outbox
 from bot.identity.linking import AccountLinks
-from bot.launcher import Servers, free_port
-from tests.support import seeded_database
+from bot.launcher import Servers
 from tests.telegram.fake_bot_api import TOKEN, FakeBotApi
+from tests.telegram.servers_config import API_TOKEN, PUBLIC_URL, SECRET
 
 pytestmark = [pytest.mark.servers, pytest.mark.model]
 
-SECRET = "test-secret_0123456789"
-API_TOKEN = "test-rasa-api-token"  # Rasa's HTTP API is off without a credential
-PUBLIC_URL = "https://bot.example.invalid/webhooks/telegram/webhook"
 update_ids = itertools.count(700_000)
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return seeded_database(tmp_path_factory.mktemp("telegram"))
-
-
-@pytest.fixture(scope="module")
-def servers(api: FakeBotApi, database: str) -> Iterator[Servers]:
-    with Servers(
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        database_url=database,
-        log_dir=Path("tests/artifacts/telegram-logs"),
-        extra_env={
-            "BOT_TODAY": "2026-11-22",
-            "TELEGRAM_TOKEN": TOKEN,
-            "TELEGRAM_SECRET": SECRET,
-            "TELEGRAM_BASE_URL": api.base_url,
-            "TELEGRAM_MODE": "webhook",
-            "TELEGRAM_WEBHOOK_URL": PUBLIC_URL,
-            "RASA_API_TOKEN": API_TOKEN,
-        },
-    ) as running:
-        yield running
 
 
 @pytest.fixture

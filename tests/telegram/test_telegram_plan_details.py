@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -27,10 +26,11 @@ from bot.channels.telegram_records import TelegramRecords
 from bot.db import models
 from bot.db.store import Store
 from bot.identity.linking import AccountLinks
-from bot.launcher import Servers, free_port
+from bot.launcher import Servers
 from bot.plans.explain import own_terms
-from tests.support import HARDSHIP_ANSWERS, seeded_database
+from tests.support import HARDSHIP_ANSWERS
 from tests.telegram.fake_bot_api import TOKEN, Call, FakeBotApi
+from tests.telegram.servers_config import SECRET
 
 ids = itertools.count(860_000)
 
@@ -179,38 +179,6 @@ async def test_a_traditional_card_gets_its_button_and_terms_in_traditional(
 
 
 # --- with the real servers ---------------------------------------------------------------------
-
-SECRET = "plan-details-secret_0123456789"
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return seeded_database(tmp_path_factory.mktemp("telegram-plans"))
-
-
-@pytest.fixture(scope="module")
-def servers(api: FakeBotApi, database: str) -> Iterator[Servers]:
-    with Servers(
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        database_url=database,
-        log_dir=Path("tests/artifacts/telegram-plan-logs"),
-        extra_env={
-            "BOT_TODAY": "2026-11-22",
-            "TELEGRAM_TOKEN": TOKEN,
-            "TELEGRAM_SECRET": SECRET,
-            "TELEGRAM_BASE_URL": api.base_url,
-            "TELEGRAM_MODE": "webhook",
-            "TELEGRAM_WEBHOOK_URL": "https://bot.example.invalid/webhooks/telegram/webhook",
-        },
-    ) as running:
-        yield running
 
 
 def post(servers: Servers, update: dict[str, Any]) -> None:
