@@ -25,6 +25,7 @@ START_TIMEOUT_S = 600  # installs nothing in CI (make test did), loads the model
 class DemoRun:
     rasa_url: str
     console_url: str
+    database_url: str
     log_dir: Path
     output: str  # everything `make run` printed until the demo was ready
 
@@ -36,9 +37,10 @@ def make_run(folder: Path) -> Iterator[DemoRun]:
     arguments = (
         f"--rasa-port {rasa} --actions-port {actions} --console-port {console} --log-dir {log_dir}"
     )
+    database_url = f"sqlite:///{folder / 'demo.db'}"
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{folder / 'demo.db'}",
+        "DATABASE_URL": database_url,
         "BOT_TODAY": os.environ.get("BOT_TODAY", "2026-11-22"),
     }
     saved = DEMO_PASSWORDS_PATH.read_bytes() if DEMO_PASSWORDS_PATH.exists() else None
@@ -53,7 +55,9 @@ def make_run(folder: Path) -> Iterator[DemoRun]:
     )
     try:
         output = _until_ready(process)
-        yield DemoRun(f"http://127.0.0.1:{rasa}", f"http://127.0.0.1:{console}", log_dir, output)
+        yield DemoRun(
+            f"http://127.0.0.1:{rasa}", f"http://127.0.0.1:{console}", database_url, log_dir, output
+        )
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C: the launcher stops its servers

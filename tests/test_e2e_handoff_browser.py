@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from bot.console.users import set_user
 from bot.db import models
 from bot.db.store import Store
-from bot.launcher import Servers, free_port
 from tests.chromium import requires_chromium
 from tests.console.support import PASSWORDS, login
 from tests.console.test_browser import ARTIFACTS, browser, log_in
-from tests.support import seeded_store
+from tests.demo_run import DemoRun
 from tests.test_e2e_rest import Chat, poll_outbox
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -38,19 +36,13 @@ SENDER = "handoff-browser-1"
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[Servers, Store]]:
-    store = seeded_store(tmp_path)
+def stack(demo_run: DemoRun) -> Iterator[tuple[DemoRun, Store]]:
+    """The servers `make run` starts (shared with the tests of its output), with two
+    specialists of known passwords in its database."""
+    store = Store.from_url(demo_run.database_url)
     set_user(store, "zhang", "张敏", "specialist", PASSWORDS["zhang"], replace=True)
     set_user(store, "boss", "王芳", "supervisor", PASSWORDS["boss"], replace=True)
-    with Servers(
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        console_port=free_port(),
-        database_url=store.engine.url.render_as_string(False),
-        log_dir=Path("tests/artifacts/handoff-browser-logs"),
-        extra_env={"BOT_TODAY": "2026-11-22"},
-    ) as servers:
-        yield servers, store
+    yield demo_run, store
     store.engine.dispose()
 
 
@@ -62,7 +54,7 @@ class Console:
 
 
 def test_a_specialist_works_a_live_case_while_the_cardholder_chats_over_rest(
-    browser: webdriver.Chrome, stack: tuple[Servers, Store]
+    browser: webdriver.Chrome, stack: tuple[DemoRun, Store]
 ) -> None:
     servers, store = stack
     wait = WebDriverWait(browser, 30)
