@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -20,6 +21,7 @@ from bot.console.sessions import Principal
 from bot.db import models
 from bot.db.store import Store
 from bot.handoff.cases import OUTCOMES
+from bot.handoff.rules import load_rules
 from bot.handoff.transcript import transcript
 
 QUEUE_STATUSES = ("open", "claimed", "returned")
@@ -37,7 +39,29 @@ REASON_LABELS = {
     "no_plan_fits": "无合适方案",
     "technical": "技术问题",
     "payment_not_found": "未找到还款记录",
+    "identity_card_locked": "卡片验证已锁定（多次核验失败）",
 }
+RULE_PREFIX = "rule:"  # a case opened by a rule of policy/handoff.yml: "rule:<name>"
+
+
+def reason_label(reason: str) -> str:
+    """The reason as a specialist reads it: a rule's own description from policy/handoff.yml
+    (the bank's words), else the table; an unknown code as it is rather than nothing."""
+    if reason.startswith(RULE_PREFIX):
+        name = reason[len(RULE_PREFIX) :]
+        description = _rule_descriptions().get(name)
+        return f"规则：{description}" if description else f"规则：{name}"
+    return REASON_LABELS.get(reason, reason)
+
+
+@lru_cache(maxsize=1)
+def _rule_descriptions() -> dict[str, str]:
+    try:
+        return {rule.name: rule.description for rule in load_rules()}
+    except (OSError, ValueError):  # a broken rules file (RuleError too) keeps the queue
+        return {}
+
+
 OUTCOME_LABELS = {
     "promise_to_pay": "承诺还款",
     "plan_agreed": "达成还款方案",
@@ -108,7 +132,7 @@ def _case_dict(
         "account_id": row.account_id,
         "holder_name": holder,
         "reason": row.reason,
-        "reason_label": REASON_LABELS.get(row.reason, row.reason),
+        "reason_label": reason_label(row.reason),
         "other_reasons": detail.get("other_reasons", []),
         "message": detail.get("message"),
         "resume_step": detail.get("resume_step"),

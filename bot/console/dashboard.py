@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.clock import now_utc
-from bot.console.casefile import OUTCOME_LABELS, REASON_LABELS, aware
+from bot.console.casefile import OUTCOME_LABELS, aware, reason_label
 from bot.db import models
 from bot.db.store import Store
 from bot.handoff.availability import availability
@@ -97,7 +97,7 @@ def statistics(store: Store) -> dict[str, Any]:
         "window_days": WINDOW_DAYS,
         "by_status": by_status,
         "by_reason": [
-            {"reason": reason, "label": REASON_LABELS.get(reason, reason), "count": count}
+            {"reason": reason, "label": reason_label(reason), "count": count}
             for reason, count in sorted(by_reason.items(), key=lambda item: -item[1])
         ],
         "by_outcome": [

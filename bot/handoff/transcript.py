@@ -4,6 +4,11 @@ Three sources make the whole picture: Rasa's tracker store (table ``events`` in 
 database: what the cardholder said to the bot and what the bot answered), ``held_messages``
 (what the cardholder wrote while a specialist held the chat, which Rasa never saw) and the
 outbox (what specialists and the system sent).
+
+Each line once: what the bot said after a hand-back (or when a Telegram reply failed) is in the
+tracker *and* queued in the outbox for delivery, so the outbox's ``bot`` rows are not shown; the
+intent a hand-back replays (Rasa's ``EXTERNAL: request_installment``, through its internal
+collector channel) is not something the cardholder said, and is not shown either.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from sqlalchemy.engine import Engine
 
 from bot.db import models
 from bot.db.store import Store
+
+# Rasa's text for an intent it was asked to run (rasa.shared.core.constants; a test checks it)
+EXTERNAL_MESSAGE_PREFIX = "EXTERNAL: "
+COLLECTOR_CHANNEL = "collector"  # Rasa's internal output channel, which a hand-back uses
 
 # The columns of Rasa's SQLTrackerStore table that the transcript needs (Rasa creates it).
 _metadata = MetaData()
@@ -69,15 +78,28 @@ def _rasa_items(
     with store.engine.connect() as connection:
         for event_id, type_name, stamp, data in connection.execute(query):
             try:
-                text = (json.loads(data or "{}") or {}).get("text")
+                event = json.loads(data or "{}") or {}
             except ValueError:
-                text = None
+                event = {}
+            text = event.get("text")
             if not text:
                 continue  # e.g. a bot event carrying only buttons or a custom payload
+            if type_name == "user" and _replayed(event):
+                continue
             at = datetime.fromtimestamp(float(stamp or 0), tz=timezone.utc)
             author = "cardholder" if type_name == "user" else "bot"
             items.append((at, 0, event_id, {"key": f"e{event_id}", "author": author, "text": text}))
     return items
+
+
+def _replayed(event: dict[str, Any]) -> bool:
+    """A user event Rasa made itself (a hand-back's intent), not a cardholder's message."""
+    metadata = event.get("metadata") if isinstance(event.get("metadata"), dict) else {}
+    return (
+        event.get("input_channel") == COLLECTOR_CHANNEL
+        or bool(metadata.get("is_external"))
+        or str(event.get("text")).startswith(EXTERNAL_MESSAGE_PREFIX)
+    )
 
 
 def _stored_items(
@@ -101,16 +123,25 @@ def _stored_items(
                 models.OutboxMessage.created_at,
                 models.OutboxMessage.author,
                 models.OutboxMessage.text,
+                models.Specialist.display_name,
             )
-            .where(models.OutboxMessage.conversation_id == conversation_id)
+            .outerjoin(
+                models.Specialist, models.Specialist.id == models.OutboxMessage.specialist_id
+            )
+            .where(
+                models.OutboxMessage.conversation_id == conversation_id,
+                models.OutboxMessage.author != "bot",  # copies of the tracker's bot lines
+            )
             .order_by(models.OutboxMessage.id)
             .limit(MAX_ITEMS_PER_SOURCE)
         ).all()
-        for row_id, at, author, text in sent:
-            author = author if author in ("specialist", "system", "bot") else "system"
-            items.append(
-                (_aware(at), 2, row_id, {"key": f"o{row_id}", "author": author, "text": text})
-            )
+        for row_id, at, author, text, name in sent:
+            item = {"key": f"o{row_id}", "author": author, "text": text}
+            if author != "specialist":
+                item["author"] = "system"
+            elif name:
+                item["name"] = name
+            items.append((_aware(at), 2, row_id, item))
     return items
 
 

@@ -9,12 +9,15 @@ from pathlib import Path
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
 
 from bot.console import charts, dashboard
+from bot.console.casefile import reason_label
 from bot.console.passwords import hash_password, verify_password
 from bot.console.users import DEMO_USERS, demo_users_report, ensure_demo_users
+from bot.conversation.escalation import PRIORITY
 from bot.db import models
 from bot.db.store import Store
 from bot.handoff.cases import Cases
-from bot.handoff.transcript import transcript
+from bot.handoff.outbox import Outbox
+from bot.handoff.transcript import EXTERNAL_MESSAGE_PREFIX, transcript
 
 
 def test_passwords_are_salted_and_checked() -> None:
@@ -109,6 +112,50 @@ def test_transcript_merges_rasa_held_and_outbox_messages_by_time(store: Store) -
     ]
     assert items[0]["at"] == "2026-11-22T09:00:00+00:00"
     assert len({i["key"] for i in items}) == len(items)
+    assert items[4]["name"] == "张敏"  # the specialist by name
+
+
+def test_a_hand_back_shows_each_line_once_and_nothing_internal(store: Store) -> None:
+    """After a hand-back Rasa stores the replayed intent as a user event and the bot's answer,
+    which the outbox also queues for delivery: the specialist reads the answer once and no
+    "EXTERNAL: request_installment" from the cardholder; line breaks stay."""
+    table = _rasa_events_table(store)
+    base = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc).timestamp()
+    replayed = {
+        "event": "user", "text": f"{EXTERNAL_MESSAGE_PREFIX}request_installment",
+        "input_channel": "collector", "metadata": {"is_external": True},
+    }  # fmt: skip
+    rows = [
+        ("user", base, {"event": "user", "text": "我失业了\n收入没了", "input_channel": "rest"}),
+        ("user", base + 60, replayed),
+        ("bot", base + 61, {"event": "bot", "text": "我们继续看看方案。"}),
+    ]
+    with store.engine.begin() as connection:
+        for type_name, stamp, data in rows:
+            connection.execute(
+                table.insert().values(
+                    sender_id="t-2", type_name=type_name, timestamp=stamp, data=json.dumps(data)
+                )
+            )
+    Outbox(store).post("t-2", "rest", "bot", "我们继续看看方案。")
+    assert [(i["author"], i["text"]) for i in transcript(store, "t-2")] == [
+        ("cardholder", "我失业了\n收入没了"),
+        ("bot", "我们继续看看方案。"),
+    ]
+
+
+def test_the_transcript_knows_rasa_s_prefix_for_a_replayed_intent() -> None:
+    """Differential: the handoff package imports no Rasa, so it keeps its own copy."""
+    from rasa.shared.core.constants import EXTERNAL_MESSAGE_PREFIX as rasa_prefix
+
+    assert EXTERNAL_MESSAGE_PREFIX == rasa_prefix
+
+
+def test_reasons_are_labelled_in_chinese_rules_by_the_bank_s_own_words() -> None:
+    assert reason_label("rule:long_overdue") == "规则：逾期超过180天的账户由专员复核"
+    assert reason_label("rule:unknown_rule") == "规则：unknown_rule"
+    assert reason_label("identity_card_locked").startswith("卡片验证已锁定")
+    assert all(reason_label(reason) != reason for reason in PRIORITY)  # every reason has a label
 
 
 def test_dashboard_numbers_and_every_chart_render(store: Store) -> None:

@@ -19,7 +19,8 @@
       if (seen.has(item.key)) return;
       seen.add(item.key);
       transcript.append(el("li", { className: item.author, "data-key": item.key },
-        el("span", { className: "meta" }, (AUTHORS[item.author] || item.author) + " · " + time(item.at)),
+        el("span", { className: "meta" },
+          (AUTHORS[item.author] || item.author) + (item.name ? " " + item.name : "") + " · " + time(item.at)),
         item.text));
     });
     if (atBottom || items.length) transcript.scrollTop = transcript.scrollHeight;

@@ -79,7 +79,8 @@ const Console = (() => {
     return iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false }) : "—";
   }
 
-  const CHANNELS = { rest: "网页", socketio: "网页聊天", telegram: "Telegram" };
+  // the channels' names (credentials.yml): REST is the bank's own app backend
+  const CHANNELS = { rest: "银行App", widget: "网页聊天", telegram: "Telegram" };
   const channel = (name) => CHANNELS[name] || name;
 
   return { api, notify, live, el, duration, yuan, time, channel };
