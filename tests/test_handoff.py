@@ -98,9 +98,18 @@ def test_a_held_conversation_reply_hand_back_and_close(store: Store) -> None:
 
     with pytest.raises(CaseError):
         cases.close(case_id, specialist, "made_up_outcome")
-    cases.close(case_id, specialist, "plan_agreed")
+    for outcome, missing in (
+        ("plan_agreed", "尚无已达成或已批准的还款方案"),
+        ("promise_to_pay", "尚未记录还款承诺"),
+        ("complaint_logged", "尚未登记投诉"),
+        ("dispute_opened", "不是债务异议"),
+    ):  # an outcome that says something was recorded needs the record
+        with pytest.raises(CaseError, match=missing):
+            cases.close(case_id, specialist, outcome)
+    store.record_promise("held", "CC-0001", Decimal("500.00"), date(2026, 11, 30))
+    cases.close(case_id, specialist, "promise_to_pay")
     closed = cases.get(case_id)
-    assert closed.status == "closed" and closed.outcome == "plan_agreed"
+    assert closed.status == "closed" and closed.outcome == "promise_to_pay"
     events = [row.event for row in store.rows(models.AuditEvent, conversation_id="held")]
     for event in ("case_claimed", "specialist_replied", "case_handed_back", "case_closed"):
         assert event in events

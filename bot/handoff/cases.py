@@ -7,12 +7,13 @@ channel they used.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
 
-from bot.clock import now_utc
+from bot.clock import as_utc, now_utc
 from bot.db import models
 from bot.db.store import Store
 from bot.handoff.outbox import Outbox
@@ -37,6 +38,38 @@ _ANY_HELD = (
     )
     .limit(1)
 )
+
+
+# A case's own conversation: what was recorded from a little before it opened (the promise or
+# complaint that the bot recorded just before it escalated) counts for its outcome.
+EVIDENCE_FROM_BEFORE_OPENING = timedelta(minutes=30)
+_EVIDENCE = {
+    "promise_to_pay": (models.Promise, None, "尚未记录还款承诺，不能以“承诺还款”结案"),
+    "plan_agreed": (
+        models.Agreement,
+        ("agreed", "approved"),
+        "尚无已达成或已批准的还款方案，不能以“达成还款方案”结案",
+    ),
+    "complaint_logged": (models.Complaint, None, "尚未登记投诉，不能以“已登记投诉”结案"),
+}
+
+
+def missing_evidence(session: Session, case: models.Escalation, outcome: str) -> str | None:
+    """Why ``outcome`` cannot close ``case`` (Chinese, for the specialist), or None. An outcome
+    that says something was recorded needs the record in the case's conversation: a promise,
+    an agreed or approved plan, a complaint; a dispute is one only in a dispute case."""
+    if outcome == "dispute_opened":
+        return None if case.reason == "dispute" else "该案件不是债务异议，不能以“已受理异议”结案"
+    if outcome not in _EVIDENCE:
+        return None
+    model, statuses, message = _EVIDENCE[outcome]
+    since = as_utc(case.created_at) - EVIDENCE_FROM_BEFORE_OPENING
+    query = select(model.id).where(
+        model.conversation_id == case.conversation_id, model.created_at >= since
+    )
+    if statuses:
+        query = query.where(model.status.in_(statuses))
+    return None if session.execute(query.limit(1)).first() else message
 
 
 class CaseError(Exception):
@@ -237,6 +270,9 @@ class Cases:
                 raise CaseError(f"case {case_id} is not open")
             if row.status == "claimed" and row.claimed_by != specialist_id:
                 raise CaseError(f"case {case_id} is held by another specialist")
+            missing = missing_evidence(session, row, outcome)
+            if missing:
+                raise CaseError(missing)
             row.status, row.outcome, row.closed_at = "closed", outcome, now_utc()
             self.store.audit(
                 session, "case_closed", row.conversation_id, row.account_id,

@@ -229,10 +229,13 @@ def test_claim_reply_hand_back_and_close(
     assert zhang.post(f"{url}/reply", json={"text": "还在吗"}).status_code == 409
 
     assert zhang.post(f"{url}/close", json={"outcome": "maybe"}).status_code == 400
-    closed = zhang.post(f"{url}/close", json={"outcome": "plan_agreed"})
-    assert closed.json() == {"status": "closed", "outcome": "plan_agreed"}
+    unproven = zhang.post(f"{url}/close", json={"outcome": "plan_agreed"})
+    assert unproven.status_code == 409
+    assert "尚无已达成或已批准的还款方案" in unproven.json()["error"]
+    closed = zhang.post(f"{url}/close", json={"outcome": "no_contact"})
+    assert closed.json() == {"status": "closed", "outcome": "no_contact"}
     row = console_store.rows(models.Escalation, id=case.id)[0]
-    assert (row.status, row.outcome) == ("closed", "plan_agreed")
+    assert (row.status, row.outcome) == ("closed", "no_contact")
     assert zhang.post(f"{url}/close", json={"outcome": "resolved"}).status_code == 409
     assert audit_events(console_store, conversation_id="conv-work") == [
         "escalated",
