@@ -202,7 +202,7 @@ def case_row(
         and not can_view(user, row.status, row.claimed_by)
         and not approvals.may_review(user, row.claimed_by, bool(pending), four_eyes)
     ):
-        raise forbidden("该案件由其他专员处理")
+        raise forbidden(f"该案件由{claimer or '其他专员'}处理，您不能查看或操作")
     return _case_dict(row, holder, claimer, pending, user)
 
 

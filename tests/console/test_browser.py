@@ -105,6 +105,18 @@ def test_specialist_claims_replies_approves_and_hands_back(
     escalation = console_store.rows(models.Escalation, id=case.id)[0]
     assert escalation.status == "returned" and escalation.detail["resume_step"] == "propose_plans"
 
+    # a colleague opening the page sees whose case it is, and no control they cannot use
+    with chromium("--window-size=1400,1000") as colleague:
+        log_in(colleague, console, "li")
+        colleague.get(f"{console.url}/cases/{case.id}")
+        refused = WebDriverWait(colleague, 15).until(
+            expected.visibility_of_element_located((By.ID, "case-refused"))
+        )
+        assert "张敏" in refused.text
+        for control in ("reply-form", "hand-back-form", "close-form", "claim-box"):
+            assert not colleague.find_element(By.ID, control).is_displayed(), control
+        colleague.save_screenshot(str(ARTIFACTS / "case-of-a-colleague.png"))
+
 
 def test_supervisor_dashboard_and_a_narrow_screen(
     browser: webdriver.Chrome, console: ConsoleServer, console_store: Store

@@ -175,5 +175,11 @@
       case: (state) => { if (current) renderCase(state); },
       transcript: (data) => addItems(data.items),
     });
-  }).catch((error) => notify(error.message, true));
+  }).catch((error) => {
+    // not this specialist's case (or gone): say whose, and offer no control at all
+    const refused = document.getElementById("case-refused");
+    refused.textContent = error.message;
+    refused.hidden = false;
+    document.querySelector(".case-grid").hidden = true;
+  });
 })();
