@@ -336,6 +336,7 @@ def case_detail(
         agreements = _agreements(session, conversation_id)
         negotiator = latest_case(session, conversation_id)
         permissions = _permissions(user, case, negotiator, four_eyes)
+        case["left_message"] = _left_message(session, case_id)
     return {
         "case": case,
         "permissions": permissions,
@@ -348,6 +349,18 @@ def case_detail(
         "outcomes": [{"code": code, "label": OUTCOME_LABELS.get(code, code)} for code in OUTCOMES],
         "resume_steps": [{"step": step, "label": label} for step, label in RESUME_STEPS.items()],
     }
+
+
+def _left_message(session: Any, case_id: int) -> str | None:
+    """What the cardholder wrote for the specialist while the case waited (the leave-a-message
+    step, or messages while it was held): the newest, for the summary; all are in the
+    transcript. The case's own ``message`` is what they said when it opened ("转人工")."""
+    return session.execute(
+        select(models.HeldMessage.text)
+        .where(models.HeldMessage.escalation_id == case_id)
+        .order_by(models.HeldMessage.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def latest_case(session: Any, conversation_id: str) -> models.Escalation | None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.console.sessions import token_hash
 from bot.db import models
 from bot.db.store import Store
+from bot.handoff.cases import Cases
 from tests.console.support import ConsoleServer, login
 
 PROPOSAL = {
@@ -217,6 +218,10 @@ def test_claim_reply_hand_back_and_close(
         "您好，我是专员张敏。",
     )
     assert detail["account"]["total_due"] == 37135.5
+    assert detail["case"]["left_message"] is None
+    cases = Cases(console_store)
+    cases.record_held_message(cases.get(case.id), "每个月大概能还五六百")
+    assert zhang.get(url).json()["case"]["left_message"] == "每个月大概能还五六百"
 
     assert zhang.post(f"{url}/hand-back", json={"step": "sing"}).status_code == 400
     back = zhang.post(f"{url}/hand-back", json={"step": "propose_plans"})

@@ -107,7 +107,8 @@
       "渠道：" + channel(c.channel),
       "转人工时间：" + time(c.created_at),
       c.claimed_by_name ? "专员：" + c.claimed_by_name : "",
-      c.message ? "客户留言：" + c.message : "",
+      c.message ? "转人工时客户说：" + c.message : "",
+      c.left_message ? "客户留言：" + c.left_message : "",
       c.outcome_label ? "结果：" + c.outcome_label : "",
       c.status === "returned" ? "已交还助手（" + (c.resume_step === "propose_plans" ? "重新提出方案" : "从中断处继续") + "）" : "",
     ].filter(Boolean).join(" · ");
