@@ -8,6 +8,7 @@ the font is chosen with ``rc_context`` (global state), so one lock serialises re
 from __future__ import annotations
 
 import io
+import subprocess
 import threading
 from collections.abc import Callable
 from functools import lru_cache
@@ -58,6 +59,17 @@ _render_lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
+    """The first CJK font matplotlib knows; if it knows none, the ones fontconfig reports are
+    added first: matplotlib's font cache (~/.cache/matplotlib) is built once, and one built
+    before the font was installed (`make test` installs it for the browser tests) would keep
+    every chart in English with raw codes."""
+    found = _known_cjk_font()
+    if found is None and _add_system_cjk_fonts():
+        found = _known_cjk_font()
+    return found
+
+
+def _known_cjk_font() -> str | None:
     for name in CJK_FONTS:
         try:
             font_manager.findfont(
@@ -67,6 +79,24 @@ def cjk_font() -> str | None:
             continue
         return name
     return None
+
+
+def _add_system_cjk_fonts() -> bool:
+    """Tell matplotlib about the Chinese fonts fontconfig knows; True if there were any."""
+    try:
+        listed = subprocess.run(
+            ["fc-list", ":lang=zh", "--format", "%{file}\n"],
+            capture_output=True, text=True, timeout=10, check=False,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return False
+    files = sorted({line.strip() for line in listed.splitlines() if line.strip()})
+    for path in files:
+        try:
+            font_manager.fontManager.addfont(path)
+        except (OSError, RuntimeError, ValueError):
+            continue
+    return bool(files)
 
 
 def _words() -> dict[str, str]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+from matplotlib import font_manager
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
 
 from bot.console import charts, dashboard
@@ -166,3 +170,24 @@ def test_dashboard_numbers_and_every_chart_render(store: Store) -> None:
     assert stats["waiting"]["open_now"] == 2 and len(stats["daily"]) == dashboard.WINDOW_DAYS + 1
     for name in charts.CHARTS:
         assert charts.render_png(name, stats).startswith(b"\x89PNG")
+
+
+def test_charts_find_a_chinese_font_installed_after_matplotlib_built_its_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make test` installs a CJK font (scripts/ensure_browser.sh); matplotlib's font cache may
+    predate it, and the dashboard would then draw English and raw codes."""
+    listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
+    assert listed.stdout.strip(), "no Chinese font: scripts/ensure_browser.sh installs one"
+    stale = copy.copy(font_manager.fontManager)
+    stale.ttflist = [
+        font for font in stale.ttflist if font.name not in charts.CJK_FONTS
+    ]  # as if the cache was built before the font was installed
+    monkeypatch.setattr(font_manager, "fontManager", stale)
+    monkeypatch.setattr(font_manager, "findfont", stale.findfont)
+    charts.cjk_font.cache_clear()
+    try:
+        assert charts.cjk_font() in charts.CJK_FONTS
+        assert charts._words() is charts.CHINESE
+    finally:
+        charts.cjk_font.cache_clear()
