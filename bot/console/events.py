@@ -54,7 +54,15 @@ def _queue_signature(cases: list[dict[str, Any]]) -> list[tuple]:
 def _case_state(detail: dict[str, Any]) -> dict[str, Any]:
     return {
         key: detail[key]
-        for key in ("case", "permissions", "applications", "agreements", "hardship", "offers")
+        for key in (
+            "case",
+            "permissions",
+            "applications",
+            "agreements",
+            "hardship",
+            "offers",
+            "trail",
+        )
     }
 
 

@@ -249,6 +249,15 @@ def test_claim_reply_hand_back_and_close(
         "case_handed_back",
         "case_closed",
     ]
+    trail = zhang.get(url).json()["trail"]  # the same steps, on the case page, in Chinese
+    assert [(t["label"], t["actor"]) for t in trail] == [
+        ("转人工", "智能助手"),
+        ("专员领取案件", "张敏"),
+        ("专员回复客户", "张敏"),
+        ("交还智能助手", "张敏"),
+        ("结案", "张敏"),
+    ]
+    assert trail[3]["detail"] == "重新提出方案" and trail[4]["detail"] == "结果：未能联系"
 
 
 def test_hand_back_without_a_step_resumes_where_it_was(

@@ -119,6 +119,13 @@
     renderOffers(state.offers);
     renderHardship(state.hardship);
     renderAgreements(state.agreements, state.permissions);
+    renderTrail(state.trail || []);
+  }
+
+  function renderTrail(trail) {
+    document.getElementById("trail").replaceChildren(...trail.map((t) => el("li", {},
+      el("span", { className: "meta" }, time(t.at) + " · " + t.actor),
+      t.label + (t.detail ? "（" + t.detail + "）" : ""))));
   }
 
   function renderChoices(data) {
