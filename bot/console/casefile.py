@@ -22,6 +22,7 @@ from bot.db import models
 from bot.db.store import Store
 from bot.handoff.cases import OUTCOMES
 from bot.handoff.rules import load_rules
+from bot.handoff.sla import current_sla
 from bot.handoff.transcript import transcript
 
 QUEUE_STATUSES = ("open", "claimed", "returned")
@@ -125,6 +126,7 @@ def _case_dict(
 ) -> dict[str, Any]:
     created = aware(row.created_at)
     waited_until = aware(row.claimed_at) or now_utc()
+    waiting = max(0, int((waited_until - created).total_seconds()))
     detail = dict(row.detail or {})
     return {
         "id": row.id,
@@ -142,7 +144,9 @@ def _case_dict(
         "status_label": STATUS_LABELS.get(row.status, row.status),
         "channel": row.channel or "rest",
         "created_at": iso(created),
-        "waiting_seconds": max(0, int((waited_until - created).total_seconds())),
+        "waiting_seconds": waiting,
+        "sla_seconds": current_sla().target_seconds(row.priority),
+        "sla_state": current_sla().state(row.priority, waiting) if row.status == "open" else "ok",
         "claimed_by": row.claimed_by,
         "claimed_by_name": claimer,
         "claimed_at": iso(row.claimed_at),

@@ -7,13 +7,16 @@ they are missing. Screenshots land in tests/artifacts/console/.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as expected  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from sqlalchemy import update
 
+from bot.clock import now_utc
 from bot.db import models
 from bot.db.store import Store
 from bot.settings import PROJECT_ROOT
@@ -134,6 +137,24 @@ def test_supervisor_dashboard_and_a_narrow_screen(
     )
     assert len(browser.find_elements(By.CSS_SELECTOR, "#all-cases tr")) == 2
     browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
+
+    # waiting past the bank's targets (policy/handoff.yml: urgent 5, high 30 minutes)
+    for conversation, minutes in (("n-1", 10), ("n-2", 25)):
+        with console_store.engine.begin() as connection:
+            connection.execute(
+                update(models.Escalation)
+                .where(models.Escalation.conversation_id == conversation)
+                .values(created_at=now_utc() - timedelta(minutes=minutes))
+            )
+    browser.get(f"{console.url}/")
+    wait.until(
+        expected.text_to_be_present_in_element(
+            (By.ID, "sla-summary"), "超过领取时限 1 件 · 即将超时 1 件"
+        )
+    )
+    assert browser.find_elements(By.CSS_SELECTOR, "#queue-body tr.urgent td.sla-breached")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#queue-body td.sla-near")) == 1
+    browser.save_screenshot(str(ARTIFACTS / "queue-sla.png"))
 
     browser.set_window_size(390, 844)
     browser.get(f"{console.url}/")

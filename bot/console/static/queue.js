@@ -31,10 +31,17 @@
     body.replaceChildren();
     if (!cases.length) {
       body.append(el("tr", {}, el("td", { colspan: 8 }, "队列是空的。")));
+      document.getElementById("sla-summary").textContent = "";
       return;
     }
+    let breached = 0, near = 0;
     cases.forEach((item) => {
       const waiting = item.status === "open" ? item.waiting_seconds + elapsed : item.waiting_seconds;
+      // the bank's target for this priority (policy/handoff.yml sla_minutes), while unclaimed
+      const sla = item.status !== "open" ? "" : waiting >= item.sla_seconds ? "sla-breached"
+        : waiting >= 0.8 * item.sla_seconds ? "sla-near" : "";
+      if (sla === "sla-breached") breached += 1;
+      if (sla === "sla-near") near += 1;
       const row = el("tr", { className: [item.urgent ? "urgent" : "", item.mine ? "mine" : ""].join(" ").trim(),
                              id: "case-row-" + item.id, "data-case": item.id },
         el("td", { "data-label": "优先级" }, item.urgent ? el("span", { className: "badge urgent" }, "紧急") : ["高", "高", "普通"][item.priority] || item.priority),
@@ -42,12 +49,17 @@
         el("td", { "data-label": "客户" }, item.holder_name || "未验证身份"),
         el("td", { "data-label": "原因" }, item.reason_label),
         el("td", { "data-label": "渠道" }, channel(item.channel)),
-        el("td", { "data-label": "等待" }, duration(waiting)),
+        el("td", { "data-label": "等待", className: sla,
+                   title: "目标：" + Math.round(item.sla_seconds / 60) + " 分钟内领取" },
+          duration(waiting) + (sla === "sla-breached" ? "（已超时）" : "")),
         el("td", { "data-label": "状态" }, item.status_label + (item.claimed_by_name ? "（" + item.claimed_by_name + "）" : ""),
           item.pending_application ? el("span", { className: "badge" }, "待审批") : ""),
         el("td", { "data-label": "操作" }, action(item)));
       body.append(row);
     });
+    document.getElementById("sla-summary").textContent =
+      breached || near ? "超过领取时限 " + breached + " 件 · 即将超时 " + near + " 件" : "全部在领取时限内";
+    document.getElementById("sla-summary").className = breached ? "sla-breached" : near ? "sla-near" : "";
   }
 
   function update(data) {
