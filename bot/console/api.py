@@ -23,6 +23,7 @@ from bot.console.auth import (
     set_session_cookie,
 )
 from bot.console.errors import ApiError, bad_request, conflict, forbidden, not_found
+from bot.console.labels import RESUME_STEPS
 from bot.db.store import Store
 from bot.handoff.cases import OUTCOMES, CaseError, CaseForbidden, Cases
 from bot.settings import load_settings
@@ -187,7 +188,7 @@ async def reply_to_cardholder(request: Request, case_id: int) -> HTTPResponse:
 @login_required()
 async def hand_back(request: Request, case_id: int) -> HTTPResponse:
     step = _body(request).get("step") or None
-    if step not in casefile.RESUME_STEPS:
+    if step not in RESUME_STEPS:
         raise bad_request("未知的交还步骤")
     user = current_user(request)
     summary = await _case_action(

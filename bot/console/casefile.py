@@ -6,91 +6,39 @@ eyes, another's case whose application awaits a second approval); a supervisor s
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
-from bot.clock import now_utc, today
+from bot.clock import as_utc, now_utc, today
 from bot.console import approvals
 from bot.console.errors import forbidden, not_found
+from bot.console.history import account_history
+from bot.console.labels import (
+    AGREEMENT_LABELS,
+    OUTCOME_LABELS,
+    RESUME_STEPS,
+    STATUS_LABELS,
+    reason_label,
+)
 from bot.console.sessions import Principal
+from bot.console.trail import case_trail
 from bot.db import models
 from bot.db.store import Store
 from bot.handoff.cases import OUTCOMES
-from bot.handoff.rules import load_rules
 from bot.handoff.sla import current_sla
 from bot.handoff.transcript import transcript
 
 QUEUE_STATUSES = ("open", "claimed", "returned")
 QUEUE_LIMIT = 500
-RESUME_STEPS = {None: "从中断处继续", "propose_plans": "重新提出方案"}
-
-REASON_LABELS = {
-    "distress": "情绪危机",
-    "request_human": "要求人工",
-    "complaint": "投诉",
-    "dispute": "债务异议",
-    "identity_failed": "身份验证失败",
-    "misunderstood": "助手未能理解",
-    "plan_approval": "方案待审批",
-    "no_plan_fits": "无合适方案",
-    "technical": "技术问题",
-    "payment_not_found": "未找到还款记录",
-    "identity_card_locked": "卡片验证已锁定（多次核验失败）",
-}
-RULE_PREFIX = "rule:"  # a case opened by a rule of policy/handoff.yml: "rule:<name>"
-
-
-def reason_label(reason: str) -> str:
-    """The reason as a specialist reads it: a rule's own description from policy/handoff.yml
-    (the bank's words), else the table; an unknown code as it is rather than nothing."""
-    if reason.startswith(RULE_PREFIX):
-        name = reason[len(RULE_PREFIX) :]
-        description = _rule_descriptions().get(name)
-        return f"规则：{description}" if description else f"规则：{name}"
-    return REASON_LABELS.get(reason, reason)
-
-
-@lru_cache(maxsize=1)
-def _rule_descriptions() -> dict[str, str]:
-    try:
-        return {rule.name: rule.description for rule in load_rules()}
-    except (OSError, ValueError):  # a broken rules file (RuleError too) keeps the queue
-        return {}
-
-
-OUTCOME_LABELS = {
-    "promise_to_pay": "承诺还款",
-    "plan_agreed": "达成还款方案",
-    "dispute_opened": "已受理异议",
-    "complaint_logged": "已登记投诉",
-    "no_contact": "未能联系",
-    "referred": "已转交其他部门",
-    "resolved": "已解决",
-}
-STATUS_LABELS = {
-    "open": "待领取",
-    "claimed": "处理中",
-    "returned": "已交还助手",
-    "closed": "已结案",
-}
-AGREEMENT_LABELS = {
-    "agreed": "已达成",
-    "pending_approval": "待审批",
-    "approved": "已批准",
-    "rejected": "已拒绝",
-}
 
 
 def aware(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; they are UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    """bot.clock.as_utc, for a column that may be empty."""
+    return None if moment is None else as_utc(moment)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -341,7 +289,8 @@ def case_detail(
         negotiator = latest_case(session, conversation_id)
         permissions = _permissions(user, case, negotiator, four_eyes)
         case["left_message"] = _left_message(session, case_id)
-        trail = _trail(session, case)
+        trail = case_trail(session, case)
+        history = account_history(session, case["account_id"], case_id)
     return {
         "case": case,
         "permissions": permissions,
@@ -352,89 +301,10 @@ def case_detail(
         "agreements": agreements,
         "transcript": transcript(store, conversation_id),
         "trail": trail,
+        "history": history,
         "outcomes": [{"code": code, "label": OUTCOME_LABELS.get(code, code)} for code in OUTCOMES],
         "resume_steps": [{"step": step, "label": label} for step, label in RESUME_STEPS.items()],
     }
-
-
-AUDIT_LABELS = {
-    "escalated": "转人工",
-    "case_claimed": "专员领取案件",
-    "specialist_replied": "专员回复客户",
-    "case_handed_back": "交还智能助手",
-    "case_closed": "结案",
-    "application_decided": "审批还款方案申请",
-    "identity_verified": "身份核实通过",
-    "identity_ended": "身份核实失效",
-    "identity_ambiguous": "身份核实：匹配到多个账户",
-    "identity_card_locked": "卡片核验已锁定",
-    "hardship_recorded": "记录困难说明",
-    "offers_made": "提出还款方案",
-    "agreement_created": "达成还款方案",
-    "application_created": "提交还款方案申请",
-    "promise_recorded": "记录还款承诺",
-    "complaint_recorded": "登记投诉",
-    "complaint_added": "补充投诉",
-    "contact_time_recorded": "记录联系时间",
-    "telegram_linked": "Telegram 账户绑定",
-    "telegram_unlinked": "Telegram 账户解绑",
-}
-# the conversation's trail from a little before the case opened (what led to it)
-TRAIL_FROM_BEFORE_OPENING = timedelta(hours=2)
-TRAIL_LIMIT = 200
-
-
-def _trail(session: Any, case: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every audited step of the case's conversation since shortly before it opened, oldest
-    first, as a specialist reads it: what, when, who (a specialist by name, else the assistant
-    or the system), and the detail that matters (outcome, step, reference)."""
-    since = aware(datetime.fromisoformat(case["created_at"])) - TRAIL_FROM_BEFORE_OPENING
-    rows = session.execute(
-        select(models.AuditEvent)
-        .where(
-            models.AuditEvent.conversation_id == case["conversation_id"],
-            models.AuditEvent.at >= since,
-        )
-        .order_by(models.AuditEvent.id)
-        .limit(TRAIL_LIMIT)
-    ).scalars()
-    specialists = select(models.Specialist.id, models.Specialist.display_name)
-    names = dict(session.execute(specialists).all())
-    trail = []
-    for row in rows:
-        trail.append(
-            {
-                "at": aware(row.at).isoformat(),
-                "event": row.event,
-                "label": AUDIT_LABELS.get(row.event, row.event),
-                "actor": _actor_name(row.actor, names),
-                "detail": _trail_detail(row.detail or {}),
-            }
-        )
-    return trail
-
-
-def _actor_name(actor: str, names: dict[int, str]) -> str:
-    kind, _, number = (actor or "").partition(":")
-    if kind == "specialist" and number.isdigit():
-        return names.get(int(number), "专员")
-    return {"bot": "智能助手", "system": "系统"}.get(kind, "系统")
-
-
-def _trail_detail(detail: dict[str, Any]) -> str:
-    parts = []
-    if detail.get("outcome"):
-        parts.append("结果：" + OUTCOME_LABELS.get(detail["outcome"], detail["outcome"]))
-    if "resume_step" in detail or "step" in detail:
-        step = detail.get("resume_step", detail.get("step"))
-        parts.append(RESUME_STEPS.get(step, str(step)))
-    if detail.get("reference"):
-        parts.append("编号 " + str(detail["reference"]))
-    if detail.get("status") in AGREEMENT_LABELS:
-        parts.append(AGREEMENT_LABELS[detail["status"]])
-    if detail.get("reason"):
-        parts.append(reason_label(str(detail["reason"])))
-    return "，".join(parts)
 
 
 def _left_message(session: Any, case_id: int) -> str | None:

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.clock import now_utc
-from bot.console.casefile import OUTCOME_LABELS, aware, reason_label
+from bot.console.casefile import aware
+from bot.console.labels import OUTCOME_LABELS, reason_label
 from bot.db import models
 from bot.db.store import Store
 from bot.handoff.availability import availability

@@ -62,6 +62,7 @@ def _case_state(detail: dict[str, Any]) -> dict[str, Any]:
             "hardship",
             "offers",
             "trail",
+            "history",
         )
     }
 

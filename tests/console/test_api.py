@@ -7,11 +7,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import requests
 from sqlalchemy import select
 
+from bot.clock import now_utc
 from bot.console.sessions import token_hash
 from bot.db import models
 from bot.db.store import Store
@@ -258,6 +261,31 @@ def test_claim_reply_hand_back_and_close(
         ("结案", "张敏"),
     ]
     assert trail[3]["detail"] == "重新提出方案" and trail[4]["detail"] == "结果：未能联系"
+
+
+def test_the_case_shows_the_account_s_history(
+    console: ConsoleServer, console_store: Store, zhang: requests.Session
+) -> None:
+    """Earlier cases, promises (kept by payments or broken), complaints of the same account;
+    nothing of other accounts, and no history before identity is verified."""
+    earlier = console_store.escalate("hist-0", "complaint", 1, "CC-0002", "rest")
+    console_store.record_complaint("hist-0", "CC-0002", "催收电话太频繁了，一天打了五次")
+    kept = console_store.record_promise("hist-0", "CC-0002", Decimal("300.00"), date(2026, 12, 31))
+    console_store.record_promise("hist-0", "CC-0002", Decimal("800.00"), date(2020, 1, 1))
+    with console_store._session() as session, session.begin():
+        session.add(
+            models.Payment(account_id="CC-0002", amount=Decimal("300.00"), paid_at=now_utc())
+        )
+    console_store.escalate("hist-x", "request_human", 1, "CC-0003", "rest")  # another account
+    case = console_store.escalate("hist-1", "request_human", 1, "CC-0002", "rest")
+    history = zhang.get(f"{console.url}/api/cases/{case.id}").json()["history"]
+    assert [(c["id"], c["reason_label"]) for c in history["cases"]] == [(earlier.id, "投诉")]
+    assert [c["excerpt"] for c in history["complaints"]] == ["催收电话太频繁了，一天打了五次"]
+    states = {p["reference"]: p["state_label"] for p in history["promises"]}
+    assert states[kept.reference] == "已兑现" and sorted(states.values()) == ["已兑现", "未兑现"]
+    assert 300.0 in [p["amount"] for p in history["payments"]]
+    anonymous = console_store.escalate("hist-2", "request_human", 1, None, "rest")
+    assert zhang.get(f"{console.url}/api/cases/{anonymous.id}").json()["history"] is None
 
 
 def test_hand_back_without_a_step_resumes_where_it_was(

@@ -13,7 +13,7 @@ from matplotlib import font_manager
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
 
 from bot.console import charts, dashboard
-from bot.console.casefile import reason_label
+from bot.console.labels import reason_label
 from bot.console.passwords import hash_password, verify_password
 from bot.console.users import DEMO_USERS, demo_users_report, ensure_demo_users
 from bot.conversation.escalation import PRIORITY

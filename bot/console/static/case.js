@@ -120,6 +120,26 @@
     renderHardship(state.hardship);
     renderAgreements(state.agreements, state.permissions);
     renderTrail(state.trail || []);
+    renderHistory(state.history);
+  }
+
+  // the account's earlier cases, plans, promises, payments and complaints (bot/console/history.py)
+  function renderHistory(history) {
+    const node = document.getElementById("history");
+    if (!history) { node.replaceChildren(el("p", { className: "muted" }, "身份未核实，无账户历史。")); return; }
+    const part = (title, rows, line) => el("section", {},
+      el("h3", {}, title + "（" + rows.length + "）"),
+      rows.length ? el("ul", {}, ...rows.map((r) => el("li", {}, line(r)))) : el("p", { className: "muted" }, "无"));
+    node.replaceChildren(
+      part("以往案件", history.cases, (c) => "#" + c.id + " " + c.reason_label + " · " +
+        (c.outcome_label || c.status_label) + " · " + time(c.created_at)),
+      part("还款方案", history.agreements, (a) => a.reference + " · " + (TYPES[a.type] || a.type) + " · " +
+        a.months + " 期 · 月供 " + yuan(a.monthly_payment) + " · " + a.status_label),
+      part("还款承诺", history.promises, (p) => p.reference + " · " + yuan(p.amount) + " · 到期 " +
+        p.due_date + " · 已还 " + yuan(p.paid) + " · " + p.state_label),
+      part("还款记录", history.payments, (p) => yuan(p.amount) + " · " + time(p.paid_at)),
+      part("投诉", history.complaints, (c) => c.reference + " · " + (c.status === "open" ? "处理中" : c.status) +
+        " · " + c.excerpt));
   }
 
   function renderTrail(trail) {
