@@ -71,6 +71,9 @@ def me_dict(user: sessions.Principal) -> dict[str, Any]:
     }
 
 
+MAX_NOTE_CHARS = 2000
+
+
 async def _case_action(
     request: Request, case_id: int, action: Any, *args: Any, visible: bool = True
 ) -> Any:
@@ -182,6 +185,19 @@ async def reply_to_cardholder(request: Request, case_id: int) -> HTTPResponse:
     user = current_user(request)
     await _case_action(request, case_id, Cases(_store(request)).reply, case_id, user.id, text)
     return reply({"sent": True})
+
+
+@api.post("/cases/<case_id:int>/notes")
+@login_required()
+async def add_note(request: Request, case_id: int) -> HTTPResponse:
+    text = str(_body(request).get("text") or "").strip()
+    if not text:
+        raise bad_request("备注不能为空")
+    if len(text) > MAX_NOTE_CHARS:
+        raise bad_request(f"备注不能超过 {MAX_NOTE_CHARS} 字")
+    user = current_user(request)
+    await _case_action(request, case_id, Cases(_store(request)).add_note, case_id, user.id, text)
+    return reply({"added": True})
 
 
 @api.post("/cases/<case_id:int>/hand-back")

@@ -268,6 +268,7 @@ def _permissions(
     return {
         "four_eyes": four_eyes,
         "can_close": approvals.may_close(user, case["status"], case["claimed_by"]),
+        "can_note": user.is_supervisor or case["claimed_by"] == user.id,
         "can_approve": approvals.decision_refusal(user, claimed_by, status, True, four_eyes)
         is None,
         "can_reject": approvals.decision_refusal(user, claimed_by, status, False, four_eyes)
@@ -291,6 +292,7 @@ def case_detail(
         case["left_message"] = _left_message(session, case_id)
         trail = case_trail(session, case)
         history = account_history(session, case["account_id"], case_id)
+        notes = _notes(session, case_id)
     return {
         "case": case,
         "permissions": permissions,
@@ -302,9 +304,24 @@ def case_detail(
         "transcript": transcript(store, conversation_id),
         "trail": trail,
         "history": history,
+        "notes": notes,
         "outcomes": [{"code": code, "label": OUTCOME_LABELS.get(code, code)} for code in OUTCOMES],
         "resume_steps": [{"step": step, "label": label} for step, label in RESUME_STEPS.items()],
     }
+
+
+def _notes(session: Any, case_id: int) -> list[dict[str, Any]]:
+    """The case's private notes, oldest first, with who wrote them."""
+    rows = session.execute(
+        select(models.CaseNote, models.Specialist.display_name)
+        .join(models.Specialist, models.Specialist.id == models.CaseNote.specialist_id)
+        .where(models.CaseNote.escalation_id == case_id)
+        .order_by(models.CaseNote.id)
+    ).all()
+    return [
+        {"id": note.id, "text": note.text, "author": name, "at": iso(note.created_at)}
+        for note, name in rows
+    ]
 
 
 def _left_message(session: Any, case_id: int) -> str | None:

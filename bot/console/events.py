@@ -63,6 +63,7 @@ def _case_state(detail: dict[str, Any]) -> dict[str, Any]:
             "offers",
             "trail",
             "history",
+            "notes",
         )
     }
 

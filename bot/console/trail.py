@@ -15,6 +15,7 @@ AUDIT_LABELS = {
     "escalated": "转人工",
     "case_claimed": "专员领取案件",
     "specialist_replied": "专员回复客户",
+    "case_note_added": "添加内部备注",
     "case_handed_back": "交还智能助手",
     "case_closed": "结案",
     "application_decided": "审批还款方案申请",

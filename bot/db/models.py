@@ -207,6 +207,19 @@ class Escalation(Base):
     outcome = Column(String(32))
 
 
+class CaseNote(Base):
+    """A specialist's private note on a case: for colleagues and supervisors, never sent to the
+    cardholder (what was learned on the phone, what to check next)."""
+
+    __tablename__ = "case_notes"
+
+    id = Column(Integer, primary_key=True)
+    escalation_id = Column(ForeignKey("escalations.id"), nullable=False, index=True)
+    specialist_id = Column(ForeignKey("specialists.id"), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=now_utc)
+
+
 class Specialist(Base):
     """A console user; ``role`` is ``specialist`` or ``supervisor``."""
 

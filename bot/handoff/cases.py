@@ -81,6 +81,7 @@ class CaseForbidden(CaseError):
 
 
 CLOSE_FORBIDDEN = "只有处理该案件的专员或主管可以结案"
+NOTE_FORBIDDEN = "只有处理该案件的专员或主管可以添加备注"
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,27 @@ class Cases:
         with self.store._session() as session, session.begin():
             row = session.get(models.Escalation, case_id)
             row.detail = {**row.detail, "resumed": True}
+
+    def add_note(self, case_id: int, specialist_id: int, text: str) -> None:
+        """A private note (never sent to the cardholder) by whoever may work the case: its
+        holder, or a supervisor."""
+        text = text.strip()
+        if not text:
+            raise CaseError("备注不能为空")
+        with self.store._session() as session, session.begin():
+            row = session.get(models.Escalation, case_id)
+            if row is None:
+                raise CaseError(f"case {case_id} does not exist")
+            writer = session.get(models.Specialist, specialist_id)
+            if row.claimed_by != specialist_id and not (writer and writer.role == "supervisor"):
+                raise CaseForbidden(NOTE_FORBIDDEN)
+            session.add(
+                models.CaseNote(escalation_id=case_id, specialist_id=specialist_id, text=text)
+            )
+            self.store.audit(
+                session, "case_note_added", row.conversation_id, row.account_id,
+                actor=f"specialist:{specialist_id}", case_id=case_id,
+            )  # fmt: skip
 
     def close(self, case_id: int, specialist_id: int, outcome: str) -> None:
         """Only the specialist who claimed the case (holding it or having handed it back) or a

@@ -288,6 +288,25 @@ def test_the_case_shows_the_account_s_history(
     assert zhang.get(f"{console.url}/api/cases/{anonymous.id}").json()["history"] is None
 
 
+def test_private_notes_stay_with_the_specialists(
+    console: ConsoleServer, console_store: Store, zhang: requests.Session, li: requests.Session
+) -> None:
+    case = console_store.escalate("notes-1", "request_human", 1, "CC-0001", "rest")
+    url = f"{console.url}/api/cases/{case.id}"
+    assert zhang.post(f"{url}/notes", json={"text": "先别催"}).status_code == 403  # not claimed
+    zhang.post(f"{url}/claim")
+    assert zhang.post(f"{url}/notes", json={"text": "  "}).status_code == 400
+    said = "电话里说每个月大概能还五六百，下周一发工资"
+    assert zhang.post(f"{url}/notes", json={"text": said}).status_code == 200
+    assert li.post(f"{url}/notes", json={"text": "插一句"}).status_code == 403
+    detail = zhang.get(url).json()
+    assert [(n["author"], n["text"]) for n in detail["notes"]] == [("张敏", said)]
+    assert detail["permissions"]["can_note"] is True
+    outbox = console_store.rows(models.OutboxMessage, conversation_id="notes-1")
+    assert said not in [m.text for m in outbox]  # never sent to the cardholder
+    assert said not in str(detail["transcript"])
+
+
 def test_hand_back_without_a_step_resumes_where_it_was(
     console: ConsoleServer, console_store: Store, zhang: requests.Session
 ) -> None:

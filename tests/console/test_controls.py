@@ -125,7 +125,13 @@ def test_four_eyes_the_negotiator_never_approves(
     assert zhang.post(decision.format(first), json={"approve": True}).json() == CLAIM_FIRST
     zhang.post(f"{case_url}/claim")
     mine = zhang.get(case_url).json()["permissions"]
-    assert mine == {"four_eyes": True, "can_close": True, "can_approve": False, "can_reject": True}
+    assert mine == {
+        "four_eyes": True,
+        "can_close": True,
+        "can_note": True,
+        "can_approve": False,
+        "can_reject": True,
+    }
     refused = zhang.post(decision.format(first), json={"approve": True})
     assert refused.status_code == 403 and refused.json() == FOUR_EYES
 
@@ -136,6 +142,7 @@ def test_four_eyes_the_negotiator_never_approves(
     assert theirs == {
         "four_eyes": True,
         "can_close": False,
+        "can_note": False,
         "can_approve": True,
         "can_reject": False,
     }

@@ -120,6 +120,8 @@
     renderHardship(state.hardship);
     renderAgreements(state.agreements, state.permissions);
     renderTrail(state.trail || []);
+    renderNotes(state.notes || []);
+    document.getElementById("note-form").hidden = !state.permissions.can_note;
     renderHistory(state.history);
   }
 
@@ -140,6 +142,12 @@
       part("还款记录", history.payments, (p) => yuan(p.amount) + " · " + time(p.paid_at)),
       part("投诉", history.complaints, (c) => c.reference + " · " + (c.status === "open" ? "处理中" : c.status) +
         " · " + c.excerpt));
+  }
+
+  function renderNotes(notes) {
+    document.getElementById("notes").replaceChildren(...(notes.length ? notes.map((n) => el("li", {},
+      el("span", { className: "meta" }, time(n.at) + " · " + n.author), n.text))
+      : [el("li", { className: "muted" }, "暂无备注")]));
   }
 
   function renderTrail(trail) {
@@ -186,6 +194,15 @@
     const chosen = document.querySelector('input[name="step"]:checked');
     const step = chosen && chosen.value ? chosen.value : null;
     try { await api("POST", "/api/cases/" + caseId + "/hand-back", { step }); notify("已交还智能助手。"); await load(); }
+    catch (error) { notify(error.message, true); }
+  });
+
+  document.getElementById("note-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const field = document.getElementById("note-text");
+    const text = field.value.trim();
+    if (!text) return;
+    try { await api("POST", "/api/cases/" + caseId + "/notes", { text }); field.value = ""; notify("备注已保存。"); await load(); }
     catch (error) { notify(error.message, true); }
   });
 
