@@ -14,7 +14,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
 from bot.clock import as_utc, now_utc, today
-from bot.console import approvals
+from bot.console import approvals, canned
 from bot.console.errors import forbidden, not_found
 from bot.console.history import account_history
 from bot.console.labels import (
@@ -305,6 +305,10 @@ def case_detail(
         "trail": trail,
         "history": history,
         "notes": notes,
+        "canned": canned.rendered(
+            store.get_account(case["account_id"]) if case["account_id"] else None,
+            user.display_name,
+        ),
         "outcomes": [{"code": code, "label": OUTCOME_LABELS.get(code, code)} for code in OUTCOMES],
         "resume_steps": [{"step": step, "label": label} for step, label in RESUME_STEPS.items()],
     }

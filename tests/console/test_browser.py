@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as expected  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 from sqlalchemy import update
 
 from bot.clock import now_utc
@@ -79,6 +79,11 @@ def test_specialist_claims_replies_approves_and_hands_back(
         expected.text_to_be_present_in_element((By.ID, "transcript"), "人工专员张敏已加入对话")
     )
 
+    # a canned reply (policy/canned_replies.yml), filled in for this cardholder, to edit
+    Select(browser.find_element(By.ID, "canned")).select_by_visible_text("问候")
+    box = browser.find_element(By.ID, "reply-text")
+    assert box.get_attribute("value").startswith("张伟您好，我是专员张敏")
+    box.clear()
     browser.find_element(By.ID, "reply-text").send_keys("您好，我是专员张敏，我们一起想办法。")
     browser.find_element(By.ID, "reply-button").click()
     wait.until(expected.text_to_be_present_in_element((By.ID, "transcript"), "我们一起想办法"))

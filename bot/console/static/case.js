@@ -156,7 +156,22 @@
       t.label + (t.detail ? "（" + t.detail + "）" : ""))));
   }
 
+  // the bank's canned replies for this case (policy/canned_replies.yml), filled in
+  function renderCanned(replies) {
+    const select = document.getElementById("canned");
+    select.replaceChildren(el("option", { value: "" }, "选择一条，放入下面的输入框…"),
+      ...replies.map((r, i) => el("option", { value: String(i) }, r.title)));
+    select.onchange = () => {
+      if (select.value === "") return;
+      const field = document.getElementById("reply-text");
+      field.value = replies[Number(select.value)].text;
+      field.focus();
+      select.value = "";
+    };
+  }
+
   function renderChoices(data) {
+    renderCanned(data.canned || []);
     const steps = document.getElementById("resume-steps");
     steps.replaceChildren(...data.resume_steps.map((s, i) => el("label", {},
       el("input", { type: "radio", name: "step", value: s.step || "", checked: i === 0 }), s.label)));
