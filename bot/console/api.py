@@ -14,7 +14,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic.response import json as sanic_json
 
-from bot.console import approvals, casefile, dashboard, events, sessions, throttle
+from bot.console import approvals, casefile, dashboard, events, search, sessions, throttle
 from bot.console.auth import (
     clear_session_cookie,
     client_address,
@@ -148,6 +148,29 @@ async def queue(request: Request) -> HTTPResponse:
         casefile.queue_for, _store(request), current_user(request), _four_eyes(request)
     )
     return reply({"cases": cases})
+
+
+@api.get("/cases")
+@login_required()
+async def find_cases(request: Request) -> HTTPResponse:
+    """The 案件查询 page: ?q=&status=&reason=&channel=&priority=&assignee=&min_wait=&sort=&page="""
+    args = {name: request.args.get(name) or "" for name in request.args}
+    try:
+        filters = search.Filters.from_args(args)
+    except search.SearchError as error:
+        raise bad_request(str(error)) from error
+    found = await asyncio.to_thread(
+        search.search_cases, _store(request), current_user(request), filters
+    )
+    return reply(found)
+
+
+@api.get("/specialists")
+@login_required()
+async def specialists(request: Request) -> HTTPResponse:
+    """Names for the assignee filter."""
+    rows = await asyncio.to_thread(search.specialist_names, _store(request))
+    return reply({"specialists": rows})
 
 
 @api.get("/cases/<case_id:int>")

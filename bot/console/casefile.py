@@ -65,7 +65,7 @@ _PENDING = (
 )
 
 
-def _case_dict(
+def case_dict(
     row: models.Escalation,
     holder: str | None,
     claimer: str | None,
@@ -106,7 +106,7 @@ def _case_dict(
     }
 
 
-def _case_query():  # noqa: ANN202 - a SQLAlchemy select
+def case_query():  # noqa: ANN202 - a SQLAlchemy select
     claimer = aliased(models.Specialist)
     return (
         select(
@@ -123,7 +123,7 @@ def _case_query():  # noqa: ANN202 - a SQLAlchemy select
 def queue_for(store: Store, user: Principal, four_eyes: bool = False) -> list[dict[str, Any]]:
     """Most urgent first, then longest waiting; a specialist sees open cases and their own, and
     with ``four_eyes`` also others' cases whose application awaits a second approval."""
-    query = _case_query().where(models.Escalation.status.in_(QUEUE_STATUSES))
+    query = case_query().where(models.Escalation.status.in_(QUEUE_STATUSES))
     if not user.is_supervisor:
         visible = (models.Escalation.status == "open") | (models.Escalation.claimed_by == user.id)
         if four_eyes:
@@ -134,7 +134,7 @@ def queue_for(store: Store, user: Principal, four_eyes: bool = False) -> list[di
     ).limit(QUEUE_LIMIT)
     with store._session() as session:
         return [
-            _case_dict(row, holder, claimer, pending, user)
+            case_dict(row, holder, claimer, pending, user)
             for row, holder, claimer, pending in session.execute(query)
         ]
 
@@ -145,7 +145,7 @@ def case_row(
     """The case itself (404 if unknown, 403 if another specialist's and ``check_access``,
     unless they may review its pending application under ``four_eyes``)."""
     with store._session() as session:
-        found = session.execute(_case_query().where(models.Escalation.id == case_id)).first()
+        found = session.execute(case_query().where(models.Escalation.id == case_id)).first()
     if found is None:
         raise not_found("案件不存在")
     row, holder, claimer, pending = found
@@ -155,7 +155,7 @@ def case_row(
         and not approvals.may_review(user, row.claimed_by, bool(pending), four_eyes)
     ):
         raise forbidden(f"该案件由{claimer or '其他专员'}处理，您不能查看或操作")
-    return _case_dict(row, holder, claimer, pending, user)
+    return case_dict(row, holder, claimer, pending, user)
 
 
 def _account(store: Store, account_id: str | None, on: date) -> dict[str, Any] | None:

@@ -50,7 +50,7 @@ def render(name: str, **values: object) -> str:
 
 def page(user: Principal, title: str, content: str, script: str, **values: object) -> HTTPResponse:
     """A logged-in page: the shared layout around one content template."""
-    nav = '<a href="/">案件队列</a>' + (
+    nav = '<a href="/">案件队列</a><a href="/search">案件查询</a>' + (
         '<a href="/dashboard">主管看板</a>' if user.is_supervisor else ""
     )
     body = render(content, **values)
@@ -122,6 +122,12 @@ async def logout_submit(request: Request) -> HTTPResponse:
 @login_required()
 async def queue_page(request: Request) -> HTTPResponse:
     return page(current_user(request), "案件队列", "queue.html", "/static/queue.js")
+
+
+@pages.get("/search")
+@login_required()
+async def search_page(request: Request) -> HTTPResponse:
+    return page(current_user(request), "案件查询", "search.html", "/static/search.js")
 
 
 @pages.get("/cases/<case_id:int>")

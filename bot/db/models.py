@@ -191,6 +191,13 @@ class Escalation(Base):
     """
 
     __tablename__ = "escalations"
+    # The queue and the case search (bot/console/search.py) order by priority and age within a
+    # status, and look cases up by account and by holder; bench/bench_queue.py measures them.
+    __table_args__ = (
+        Index("ix_escalations_status_priority_created", "status", "priority", "created_at", "id"),
+        Index("ix_escalations_account_id", "account_id"),
+        Index("ix_escalations_claimed_by", "claimed_by"),
+    )
 
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(128), nullable=False, index=True)

@@ -12,9 +12,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, select
+from sqlalchemy import bindparam, func, inspect, literal, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import MultipleResultsFound
+from sqlalchemy.exc import DatabaseError, MultipleResultsFound
 from sqlalchemy.orm import Session
 
 from bot.db import models
@@ -178,7 +178,21 @@ class Store:
         return cls(create_db_engine(url))
 
     def create_schema(self) -> None:
+        """The tables, and the indexes a table made by an earlier version lacks (create_all
+        adds indexes only with the tables it creates)."""
         models.Base.metadata.create_all(self.engine)
+        for table in models.Base.metadata.sorted_tables:
+            present = self._indexes(table) if table.indexes else set()
+            missing = [index for index in table.indexes if index.name not in present]
+            for index in missing:
+                try:
+                    index.create(self.engine)
+                except DatabaseError:  # another process made it at the same moment
+                    if index.name not in self._indexes(table):
+                        raise
+
+    def _indexes(self, table: Any) -> set[str]:
+        return {entry["name"] for entry in inspect(self.engine).get_indexes(table.name)}
 
     def session(self) -> Session:
         """A session on the product's engine (for the modules that keep their own tables)."""
