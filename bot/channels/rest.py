@@ -6,6 +6,9 @@ set, the body's size, the sender id's namespace, bot.channels.guard's limits), a
 produced no reply at all (action server down, an internal error) answers with the technical-problem
 message, so the cardholder is never left waiting without a word.
 
+With ``?stream=true`` (what Rasa's own REST client, e.g. ``rasa shell``, asks for) the replies come
+as Rasa's RestInput sends them: one JSON message per line, each as soon as the bot utters it.
+
 The channel is meant for the bank's own app backend, which knows its customer; in production it
 requires the bearer token (docs/security.md).
 """
@@ -13,13 +16,15 @@ requires the bearer token (docs/security.md).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.core.channels.rest import RestInput
+from rasa.core.channels.rest import QueueOutputChannel, RestInput
+from rasa.utils.endpoints import bool_arg
 from sanic import Blueprint, Sanic, response
 from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
@@ -36,10 +41,19 @@ from bot.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
+# Rasa's RestInput streams with this content type (one JSON message per line).
+STREAM_CONTENT_TYPE = "text/event-stream"
+_TURN_DONE = object()
+
 
 def bearer_ok(request: Request, token: str) -> bool:
     """No token configured: open (the localhost demo); else the request must carry it."""
     return not token or bearer_matches(request.headers.get("authorization", ""), token)
+
+
+def as_lines(messages: list[dict[str, Any]]) -> str:
+    """Messages the way Rasa's RestInput streams them: one JSON object per line."""
+    return "".join(json.dumps(message, ensure_ascii=False) + "\n" for message in messages)
 
 
 def read_request(body: Any) -> tuple[str | None, str | None, str | None]:
@@ -104,8 +118,63 @@ class CalmRestInput(RestInput):
                 return response.json({"error": problem}, status=400)
             return response.json(await bridge.deliver(agent_of(request.app), self.name(), sender))
 
+        def answer(messages: list[dict[str, Any]], stream: bool, status: int = 200) -> HTTPResponse:
+            if stream:
+                return response.text(
+                    as_lines(messages), status=status, content_type=STREAM_CONTENT_TYPE
+                )
+            return response.json(messages, status=status)
+
+        async def run_turn(message: UserMessage) -> None:
+            try:
+                await on_new_message(message)
+            except CancelledError:
+                logger.error("message from %s timed out", mask(message.sender_id))
+            except Exception:  # noqa: BLE001 - the cardholder gets an answer whatever failed
+                logger.exception("message from %s failed", mask(message.sender_id))
+
+        async def after_turn(
+            request: Request, sender: str, text: str, replied: bool
+        ) -> list[dict[str, Any]]:
+            """The technical-problem message when the turn said nothing, then the outbox."""
+            messages = []
+            if not replied:
+                messages.append(
+                    {"recipient_id": sender, "text": render("utter_technical_problem", text)}
+                )
+            messages.extend(await bridge.deliver(agent_of(request.app), self.name(), sender))
+            return messages
+
+        def streamed(request: Request, sender: str, text: str, metadata: dict[str, Any]) -> Any:
+            """Each reply written as a line as soon as the bot utters it (Rasa's stream mode)."""
+
+            async def write_replies(out: Any) -> None:
+                queue: asyncio.Queue = asyncio.Queue()
+                message = UserMessage(
+                    text, QueueOutputChannel(queue), sender, input_channel=self.name(),
+                    metadata=metadata,
+                )  # fmt: skip
+
+                async def turn() -> None:
+                    try:
+                        await run_turn(message)
+                    finally:
+                        await queue.put(_TURN_DONE)
+
+                task = asyncio.ensure_future(turn())
+                replied = False
+                while (reply := await queue.get()) is not _TURN_DONE:
+                    replied = True
+                    await out.write(as_lines([reply]))
+                await task
+                rest = await after_turn(request, sender, text, replied)
+                if rest:
+                    await out.write(as_lines(rest))
+
+            return response.stream(write_replies, content_type=STREAM_CONTENT_TYPE)
+
         @webhook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
+        async def receive(request: Request) -> Any:
             if not bearer_ok(request, settings.rest_api_token):
                 return response.json(unauthorised, status=401)
             if len(request.body or b"") > settings.max_request_bytes:
@@ -118,34 +187,25 @@ class CalmRestInput(RestInput):
             sender, text, problem = read_request(body)
             if problem:
                 return response.json({"error": problem}, status=400)
+            stream = bool_arg(request, "stream", default=False)
             address = caller_address(request)
             metadata = with_client(self.get_metadata(request), address)
             refusal = guard.refusal(sender, metadata.get(CLIENT_METADATA_KEY), text)
             if refusal:
                 reply = render(refusal.response, text, **dict(refusal.values))
-                answer = [{"recipient_id": sender, "text": reply}]
-                return response.json(answer, status=refusal.status)
+                return answer([{"recipient_id": sender, "text": reply}], stream, refusal.status)
             if await asyncio.to_thread(bridge.hold, sender, text):  # off the event loop
                 # a specialist holds the chat: the bot stays silent, the message waits for them
                 pending = await bridge.deliver(agent_of(request.app), self.name(), sender)
-                return response.json(pending)
+                return answer(pending, stream)
+            if stream:
+                return streamed(request, sender, text, metadata)
             collector = CollectingOutputChannel()
-            try:
-                await on_new_message(
-                    UserMessage(
-                        text, collector, sender, input_channel=self.name(), metadata=metadata
-                    )
-                )
-            except CancelledError:
-                logger.error("message from %s timed out", mask(sender))
-            except Exception:  # noqa: BLE001 - the cardholder gets an answer whatever failed
-                logger.exception("message from %s failed", mask(sender))
+            await run_turn(
+                UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+            )
             messages = list(collector.messages)
-            if not messages:
-                messages.append(
-                    {"recipient_id": sender, "text": render("utter_technical_problem", text)}
-                )
-            messages.extend(await bridge.deliver(agent_of(request.app), self.name(), sender))
+            messages.extend(await after_turn(request, sender, text, bool(messages)))
             return response.json(messages)
 
         return webhook
