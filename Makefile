@@ -7,27 +7,52 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 WIDGET_JS := bot/widget/node_modules/.package-lock.json
+REPORT_JS := bot/plans/report/node_modules/.package-lock.json
+WEBCHAT_JS := tests/webchat/node_modules/.package-lock.json
+# Rasa's own commands (`.venv/bin/rasa shell`, `run`, `run actions`) get the project's defaults
+# from this hook when started in the project folder (bot/rasa_cli.py).
+RASA_HOOK := $(VENV)/lib/python3.10/site-packages/arrears_assistant_rasa.pth
 
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: run test install browser train seed lint format lock nlu-report stories bench clean
+.PHONY: help run test install browser train seed lint format lock nlu-report stories bench clean
+.DEFAULT_GOAL := help
 
-run: install train seed
-	$(PY) -m bot.launcher
+help: ## this list
+	@echo "信用卡逾期协商助手 — make <target>:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/\1|\2/' \
+		| awk -F'|' '{printf "  %-12s %s\n", $$1, $$2}'
 
-test: install train lint browser
+run: install train seed ## start the demo (installs and trains what is missing), print the URLs
+	@$(PY) -m bot.launcher $(ARGS)
+
+test: install train lint browser $(WEBCHAT_JS) ## every test: lint, data validation, pytest, story tests
+	$(PY) scripts/validate_data.py
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory stories
 
-install: $(INSTALLED) $(WIDGET_JS)
+install: $(INSTALLED) $(WIDGET_JS) $(REPORT_JS) $(RASA_HOOK) ## the venv (Python 3.10, requirements.lock) and the npm packages
 
 # The widget's socket.io client comes from the npm registry, pinned by its lock file.
 $(WIDGET_JS): bot/widget/package.json bot/widget/package-lock.json
 	npm ci --prefix bot/widget --no-audit --no-fund
 	@touch $@
+
+# rasa-webchat, the community widget the tests hold a conversation with (tests only), pinned likewise.
+$(WEBCHAT_JS): tests/webchat/package.json tests/webchat/package-lock.json
+	npm ci --prefix tests/webchat --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+# Apache ECharts for the plan simulation's report.html (inlined into the page), pinned likewise.
+$(REPORT_JS): bot/plans/report/package.json bot/plans/report/package-lock.json
+	npm ci --prefix bot/plans/report --no-audit --no-fund
+	@touch $@
+
+$(RASA_HOOK): $(INSTALLED) bot/rasa_cli.py
+	@$(PY) -m bot.rasa_cli install-hook $@
 
 # A venv made by another Python (not 3.10) is rebuilt; the lock pins every package.
 $(INSTALLED): requirements.lock scripts/find_python.sh
@@ -35,51 +60,52 @@ $(INSTALLED): requirements.lock scripts/find_python.sh
 		echo "rebuilding $(VENV): it was not made with Python 3.10"; rm -rf $(VENV); fi
 	@if [ ! -x $(PY) ]; then python=$$(scripts/find_python.sh); \
 		echo "creating $(VENV) with $$python"; "$$python" -m venv $(VENV); fi
-	$(PY) -m pip install --disable-pip-version-check -q pip==24.3.1 setuptools==70.3.0 wheel==0.45.1
+	@$(PY) -m pip install --disable-pip-version-check -q pip==24.3.1 setuptools==70.3.0 wheel==0.45.1
 	@echo "installing the locked dependencies (the first time takes a few minutes) …"
-	$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements.lock
-	$(PY) -m pip check
+	@$(PY) -m pip install --disable-pip-version-check --progress-bar on -r requirements.lock \
+		| { grep -v '^Requirement already satisfied' || true; }
+	@$(PY) -m pip check
 	@touch $@
 
-browser:
+browser: ## Debian chromium + chromium-driver for the browser tests
 	scripts/ensure_browser.sh
 
-train: install
-	$(PY) scripts/train_if_needed.py
+train: install ## train the model only when config, domain, data or NLU code changed
+	@$(PY) scripts/train_if_needed.py
 
-seed: install
-	$(PY) -m bot.db.seed
-	$(PY) -m bot.console.users --demo
+seed: install ## demo accounts and console users (passwords shown once, when made)
+	@$(PY) -m bot.db.seed
+	@$(PY) -m bot.console.users --demo
 
-lint: install
+lint: install ## ruff check and format check
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-format: install
+format: install ## ruff format and fix
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
 # Story tests (tests/test_stories.yml) against the trained model's policies, loaded as the
 # server loads them (bot.rasa_server: TED runs only where rules and stories have not decided).
-stories: install train
+stories: install train ## story tests (tests/test_stories.yml) with the trained model
 	$(PY) -m bot.rasa_server test core --model models/assistant.tar.gz --stories tests/test_stories.yml \
 		--out results/stories --fail-on-prediction-errors
 
 # Intent/entity evaluation on the held-out set, with the confusion matrix picture, into results/.
-nlu-report: install train
+nlu-report: install train ## held-out NLU report with the confusion matrix, into results/nlu
 	BOT_TODAY=2026-11-22 $(PY) -m rasa test nlu --model models/assistant.tar.gz \
 		--nlu tests/nlu/holdout.yml --out results/nlu
 	@echo "report: results/nlu (intent_confusion_matrix.png, intent_report.json, …)"
 
-bench: install train
+bench: install train ## benchmarks: plan engine, then Rasa (bench/README.md)
 	$(PY) bench/bench_plans.py
 	$(PY) bench/bench_rasa.py
 
 # Regenerate the lock after editing requirements.in (run in a fresh venv made by `make install`).
-lock: install
+lock: install ## regenerate requirements.lock from requirements.in
 	$(PY) -m pip install -q -r requirements.in
 	(echo "# Generated by \`make lock\` from requirements.in on Python 3.10; every package pinned."; \
 	 $(PY) -m pip freeze --all | grep -v -E '^(pip|setuptools|wheel)==') > requirements.lock
 
-clean:
+clean: ## remove models, results and the demo data (.var)
 	rm -rf models results .var .pytest_cache

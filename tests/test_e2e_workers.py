@@ -13,6 +13,7 @@ import http.client
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -236,7 +237,7 @@ def test_rasas_api_needs_its_token_when_a_bank_turns_it_on(
     assert answer.status_code == 200 and answer.json()["model_id"]
 
 
-def test_the_widget_talks_over_websockets_that_stay_with_one_worker(servers: Servers) -> None:
+def test_the_widget_talks_over_websockets_and_long_polling(servers: Servers) -> None:
     chat = WidgetClient(servers, transport="websocket")
     try:
         for text in ("您好", "逾期会上征信吗", "我想办分期"):
@@ -246,7 +247,18 @@ def test_the_widget_talks_over_websockets_that_stay_with_one_worker(servers: Ser
         assert "卡号后四位" in chat.texts()
     finally:
         chat.close()
-    # long-polling would spread one socket's requests over the workers: the server refuses it
+    # long-polling spreads one socket's requests over the workers: each reaches its owner
+    # (bot/channels/widget_engine.py), so rasa-webchat's default transport works too
     polling = socketio.Client(reconnection=False)
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        polling.connect(servers.rasa_url, socketio_path="/socket.io", transports=["polling"])
+    confirmed: list[str] = []
+    polling.on("session_confirm", confirmed.append)
+    polling.connect(servers.rasa_url, socketio_path="/socket.io", transports=["polling"])
+    try:
+        for _ in range(5):
+            polling.emit("session_request", {"session_id": None})
+        deadline = time.monotonic() + 30
+        while len(confirmed) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(set(confirmed)) == 5 and polling.transport() == "polling"
+    finally:
+        polling.disconnect()

@@ -6,6 +6,14 @@ and system messages from the outbox to the cardholder's socket room, answers whe
 nothing, sends the conversation's history from the server on every (re)connect, and ignores a
 message id it has already accepted so a re-sent message after a reconnect counts once.
 It also serves the widget's files (``/webhooks/widget/widget.js``, ``demo.html``).
+
+It speaks Rasa's socket.io protocol to clients that are not the project's widget (rasa-webchat
+1.x with its defaults: long-polling first, ``session_request``/``session_confirm``,
+``user_uttered`` without acknowledgements): their sockets get bot messages in Rasa's format
+(``bot.channels.widget_rasa``), long-polling works with several workers
+(``bot.channels.widget_engine``), and a session id the server did not confirm never decides
+where a message goes: every message goes to the conversation the server confirmed to that socket
+(a socket that sends before asking gets a fresh one, confirmed with ``session_confirm``).
 """
 
 from __future__ import annotations
@@ -29,7 +37,9 @@ from socketio import AsyncServer
 from bot.channels.client_metadata import CLIENT_METADATA_KEY, with_client
 from bot.channels.guard import InputGuard
 from bot.channels.handoff_bridge import HandoffBridge
+from bot.channels.widget_engine import WidgetSocketServer, WorkerRelay
 from bot.channels.widget_history import merged, store_entries, tracker_entries
+from bot.channels.widget_rasa import rasa_messages
 from bot.channels.widget_sessions import SeenIds, read_message, valid_session_id
 from bot.http_auth import caller_address
 from bot.identity.sessions import WIDGET_TOKEN, VerifiedSessions
@@ -53,6 +63,28 @@ STATIC_FILES: dict[str, tuple[Path, str]] = {
 OUTBOX_POLL_SECONDS = 1.0
 OUTBOX_BATCH = 100
 NAMESPACE = "/"
+# sockets of Rasa-protocol clients join this room of their conversation (the widget's: the id)
+RASA_ROOM = "rasa:"
+# what the project's widget says in its session request; any other client speaks Rasa's protocol
+WIDGET_CLIENT = "widget"
+# rasa-webchat opens a conversation with its ``initPayload`` — no message at all when the page
+# sets none, ``/get_started`` in its documentation's examples: both are the greeting here
+GREETING = "/greet"
+OPENING_PAYLOADS = {None, "/get_started"}
+
+
+def has_participants(sio: AsyncServer, room: str) -> bool:
+    return any(True for _ in sio.manager.get_participants(NAMESPACE, room))
+
+
+async def emit_to_conversation(
+    sio: AsyncServer, event: str, session_id: str, message: dict[str, Any]
+) -> None:
+    """One bot message to every socket of the conversation, each in the format it reads."""
+    await sio.emit(event, message, room=session_id, namespace=NAMESPACE)
+    if has_participants(sio, RASA_ROOM + session_id):
+        for part in rasa_messages(message):
+            await sio.emit(event, part, room=RASA_ROOM + session_id, namespace=NAMESPACE)
 
 
 class WidgetOutput(OutputChannel):
@@ -75,19 +107,21 @@ class WidgetOutput(OutputChannel):
             out["buttons"] = out.pop("quick_replies")
         if not out:
             return
-        await self.sio.emit(self.event, out, room=recipient_id, namespace=NAMESPACE)
+        await emit_to_conversation(self.sio, self.event, recipient_id, out)
         self.sent += 1
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text})
 
 
-def socket_transports() -> list[str]:
-    """Long-polling sends each request of one socket anew, and with several Rasa workers the
-    next request may reach a worker that does not know the socket; a websocket stays with the
-    worker that accepted it. The widget asks for a websocket first either way."""
-    workers = int(os.environ.get("SANIC_WORKERS") or 1)
-    return ["websocket"] if workers > 1 else ["polling", "websocket"]
+def sanic_workers() -> int:
+    return max(1, int(os.environ.get("SANIC_WORKERS") or 1))
+
+
+def allow_upgrades() -> bool:
+    """With several workers a polling socket stays on polling: its upgrade request could meet
+    the other worker, and only polling requests are relayed (bot.channels.widget_engine)."""
+    return sanic_workers() == 1
 
 
 class WidgetInput(SocketIOInput):
@@ -104,13 +138,16 @@ class WidgetInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         settings = load_settings()
-        sio = AsyncServer(
+        sio = WidgetSocketServer(
             async_mode="sanic",
             # None: same origin only; a bank lists the pages that embed the widget
             cors_allowed_origins=list(settings.allowed_origins) or None,
-            transports=socket_transports(),
+            transports=["polling", "websocket"],
+            allow_upgrades=allow_upgrades(),
             max_http_buffer_size=settings.max_request_bytes,
         )
+        relay = WorkerRelay(settings.widget_token_secret) if sanic_workers() > 1 else None
+        sio.eio.relay = relay
         self.sio = sio
         webhook = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
         channel = WidgetConnections(self, sio, on_new_message)
@@ -118,11 +155,15 @@ class WidgetInput(SocketIOInput):
         @webhook.listener("after_server_start")
         async def start_outbox_loop(app: Sanic, _loop: Any) -> None:
             channel.app = app
+            if relay is not None:
+                await relay.start(app)
             app.add_task(channel.outbox_loop())
 
         @webhook.listener("before_server_stop")
         async def stop_outbox_loop(_app: Sanic, _loop: Any) -> None:
             channel.stop.set()
+            if relay is not None:
+                await relay.stop()
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -178,6 +219,7 @@ class WidgetConnections:
         self.verified = VerifiedSessions(self.bridge.store, self.settings)
         self.seen = SeenIds()
         self.sessions: dict[str, str] = {}  # socket id -> conversation id, while connected
+        self.rasa_clients: set[str] = set()  # sockets that speak Rasa's protocol
         self.clients: dict[str, str | None] = {}  # socket id -> keyed client address
         self.logins: dict[str, WidgetLogin] = {}  # socket id -> the bank's login, if any
         self.stop = asyncio.Event()
@@ -188,8 +230,7 @@ class WidgetConnections:
         return getattr(self.app.ctx, "agent", None) if self.app is not None else None
 
     async def emit(self, session_id: str, message: dict[str, Any]) -> None:
-        event = self.channel.bot_message_evt
-        await self.sio.emit(event, message, room=session_id, namespace=NAMESPACE)
+        await emit_to_conversation(self.sio, self.channel.bot_message_evt, session_id, message)
 
     async def connect(self, sid: str, environ: dict, _auth: Any = None) -> bool:
         address = caller_address(environ.get("sanic.request"))
@@ -198,6 +239,7 @@ class WidgetConnections:
 
     async def disconnect(self, sid: str, *_reason: Any) -> None:
         self.sessions.pop(sid, None)
+        self.rasa_clients.discard(sid)
         self.clients.pop(sid, None)
         self.logins.pop(sid, None)
 
@@ -223,9 +265,12 @@ class WidgetConnections:
                 WIDGET_TOKEN,
             )  # fmt: skip
 
-    async def session_request(self, sid: str, data: Any) -> None:
+    async def session_request(self, sid: str, data: Any) -> str:
         """Join the conversation's room, confirm its id, then send its history and whatever
-        the outbox holds for it. An unknown or foreign id gets a fresh conversation."""
+        the outbox holds for it. An unknown or foreign id gets a fresh conversation; so does a
+        client's own id that is not one of ours (it is told the new id in ``session_confirm``
+        and its messages go there whatever id they carry)."""
+        rasa_client = not (isinstance(data, dict) and data.get("client") == WIDGET_CLIENT)
         login = await self.login_of(data)
         if login is not None:
             # the login names the conversation: the same one on every device of this customer
@@ -239,15 +284,26 @@ class WidgetConnections:
         session_id = requested or uuid.uuid4().hex
         if tracker is not None and tracker.events and not self.is_ours(tracker):
             session_id, tracker = uuid.uuid4().hex, None
+        await self.leave_rooms(sid)
         self.sessions[sid] = session_id
         await self.keep_verified(sid, session_id)
-        await self.sio.enter_room(sid, session_id, namespace=NAMESPACE)
+        room = RASA_ROOM + session_id if rasa_client else session_id
+        await self.sio.enter_room(sid, room, namespace=NAMESPACE)
+        (self.rasa_clients.add if rasa_client else self.rasa_clients.discard)(sid)
         await self.sio.emit("session_confirm", session_id, to=sid, namespace=NAMESPACE)
-        history = await self.history(session_id, tracker)
-        await self.sio.emit(
-            "history", {"session_id": session_id, "messages": history}, to=sid, namespace=NAMESPACE
-        )
+        if not rasa_client:  # Rasa's clients keep their own history
+            history = await self.history(session_id, tracker)
+            history_event = {"session_id": session_id, "messages": history}
+            await self.sio.emit("history", history_event, to=sid, namespace=NAMESPACE)
         await self.push_pending(session_id)
+        return session_id
+
+    async def leave_rooms(self, sid: str) -> None:
+        """A socket asking for a session again leaves the conversation it had."""
+        previous = self.sessions.get(sid)
+        if previous is not None:
+            for room in (previous, RASA_ROOM + previous):
+                await self.sio.leave_room(sid, room, namespace=NAMESPACE)
 
     def is_ours(self, tracker: Any) -> bool:
         latest = tracker.get_latest_input_channel()
@@ -279,20 +335,25 @@ class WidgetConnections:
         message, problem = read_message(data)
         if message is None:
             return {"ok": False, "error": problem}
-        if self.sessions.get(sid) != message.session_id:
-            return {"ok": False, "error": "session_request first"}
-        if not self.seen.first_time(message.session_id, message.message_id):
-            return {"ok": True, "duplicate": True}
-        session_id, text = message.session_id, message.text
+        session_id = self.sessions.get(sid)
+        if session_id is None:  # Rasa's protocol without a session request: a new conversation
+            session_id = await self.session_request(sid, None)
+        # the conversation the server confirmed to this socket, never one the message names
+        moved = {"session_id": session_id} if message.session_id != session_id else {}
+        if not self.seen.first_time(session_id, message.message_id):
+            return {"ok": True, "duplicate": True, **moved}
+        text = message.text
+        if sid in self.rasa_clients and isinstance(data, dict):
+            text = GREETING if data.get("message") in OPENING_PAYLOADS else text
         refusal = self.guard.refusal(session_id, self.clients.get(sid), text)
         if refusal:
             reply = render(refusal.response, text, **dict(refusal.values))
             await self.emit(session_id, {"text": reply})
-            return {"ok": True, "refused": refusal.response}
+            return {"ok": True, "refused": refusal.response, **moved}
         await self.keep_verified(sid, session_id)
         if await asyncio.to_thread(self.bridge.hold, session_id, text):
             await self.push_pending(session_id)
-            return {"ok": True, "held": True}
+            return {"ok": True, "held": True, **moved}
         output = WidgetOutput(self.sio, self.channel.bot_message_evt)
         metadata = data.get(self.channel.metadata_key) if isinstance(data, dict) else None
         metadata = with_client(metadata, None)
@@ -316,10 +377,12 @@ class WidgetConnections:
         if output.sent == 0:
             await self.emit(session_id, {"text": render("utter_technical_problem", text)})
         await self.push_pending(session_id)
-        return {"ok": True}
+        return {"ok": True, **moved}
 
     def connected(self, session_id: str) -> bool:
-        return any(True for _ in self.sio.manager.get_participants(NAMESPACE, session_id))
+        return has_participants(self.sio, session_id) or has_participants(
+            self.sio, RASA_ROOM + session_id
+        )
 
     async def push_pending(self, session_id: str) -> int:
         """Send this conversation's undelivered outbox messages to its room, each once."""

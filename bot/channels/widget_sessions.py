@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.senders import WIDGET_ID, WIDGET_LOGIN_ID
+from bot.channels.senders import WIDGET_ID
 
 SESSION_ID = WIDGET_ID
 MESSAGE_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
@@ -24,28 +24,21 @@ def valid_session_id(value: Any) -> bool:
     return isinstance(value, str) and bool(SESSION_ID.match(value))
 
 
-def valid_conversation_id(value: Any) -> bool:
-    """An anonymous session id, or one derived from a login token (given by the server only)."""
-    return valid_session_id(value) or (
-        isinstance(value, str) and bool(WIDGET_LOGIN_ID.match(value))
-    )
-
-
 @dataclass(frozen=True)
 class IncomingMessage:
-    session_id: str
+    session_id: Any  # what the client says; the channel goes by the socket's own session
     text: str
     message_id: str | None
 
 
 def read_message(data: Any) -> tuple[IncomingMessage | None, str | None]:
     """(message, problem): problem names what is wrong with an unusable event (a text's
-    length is bot.channels.guard's to judge)."""
+    length is bot.channels.guard's to judge). The session id a message names is reported, not
+    judged: the socket's confirmed session decides where it goes (clients of Rasa's protocol
+    may keep an id of their own)."""
     if not isinstance(data, dict):
         return None, "message event must be an object"
     session_id = data.get("session_id")
-    if not valid_conversation_id(session_id):
-        return None, "missing or malformed session_id"
     text = data.get("message")
     if text is None:
         text = ""

@@ -41,8 +41,8 @@ class WidgetClient:
         token: str | None = None,
         origin: str | None = None,
     ) -> None:
-        # A websocket, as the widget opens: with several Rasa workers the server refuses
-        # long-polling (its requests could land on different workers).
+        # A websocket, as the widget opens (long-polling works too: tests/widget/
+        # test_socketio_protocol.py).
         self.client = socketio.Client(reconnection=False)
         self.session_id = session_id
         self.history: list[dict[str, Any]] | None = None
@@ -56,7 +56,7 @@ class WidgetClient:
         self.client.connect(
             servers.rasa_url, socketio_path="/socket.io", transports=[transport], headers=headers
         )
-        request = {"session_id": session_id}
+        request = {"session_id": session_id, "client": "widget"}
         if token:
             request["token"] = token
         self.client.emit("session_request", request)

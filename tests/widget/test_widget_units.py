@@ -47,10 +47,12 @@ def test_messages_are_checked() -> None:
     assert problem is None and message.text == "我" * 30  # its length is the guard's to judge
     message, _ = read_message({"session_id": SESSION, "message_id": "abc-1"})
     assert message.text == "" and message.message_id == "abc-1"
+    # the id a message names is reported, not trusted: the socket's session decides
+    message, problem = read_message({"message": "hi", "session_id": "my-own-id"})
+    assert problem is None and message.session_id == "my-own-id"
     for data in (
         None,
         [1],
-        {"message": "hi"},
         {"session_id": SESSION, "message": 5},
         {"session_id": SESSION, "message": "hi", "message_id": "<x>"},
         {"session_id": SESSION, "message": "hi", "message_id": "x" * 65},

@@ -384,7 +384,7 @@
     socket.on("connect", function () {
       status.textContent = "已连接";
       loginToken(function (token) {
-        var request = { session_id: sessionId };
+        var request = { session_id: sessionId, client: "widget" };
         if (token) request.token = token;
         socket.emit("session_request", request);
       });
