@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -69,6 +70,12 @@ class LockBackend(Protocol):
         same counts, so the channels' rate limits hold whichever worker serves a client."""
         ...
 
+    def first_time(self, key: str, ttl_s: int) -> bool:
+        """True if ``key`` was not offered in the last ``ttl_s`` seconds (by any worker), and
+        remembers it: the widget's resent messages are processed once whichever worker the
+        reconnected socket reaches."""
+        ...
+
 
 class RedisLocks:
     """Locks as Redis strings under Rasa's own key prefix."""
@@ -105,6 +112,9 @@ class RedisLocks:
         names = [f"rate:{key}:{window}" for key in keys]
         return [int(count) for count in self._hit(keys=names, args=[window_s * 2])]
 
+    def first_time(self, key: str, ttl_s: int) -> bool:
+        return bool(self.red.set(f"seen:{key}", 1, nx=True, ex=ttl_s))
+
     def read(self, conversation_id: str) -> str | None:
         stored = self.red.get(self.key_prefix + conversation_id)
         return stored.decode() if stored else None
@@ -135,8 +145,19 @@ _rates = Table(
     Column("window", Integer, nullable=False),
     Column("count", Integer, nullable=False),
 )
+_seen = Table(
+    "seen_once",
+    _metadata,
+    Column("key", String, primary_key=True),
+    Column("expires", Integer, nullable=False),
+)
 # Rows of past windows are removed now and then (every this many hits of a worker).
 RATE_SWEEP_EVERY = 1000
+# A key offered again after it expired counts as new; none is returned while it has not.
+_FIRST_TIME_SQL = (
+    "INSERT INTO seen_once (key, expires) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+    "expires = excluded.expires WHERE seen_once.expires < ? RETURNING key"
+)
 # A key's count in its window: a new window starts again at 1.
 _HIT_SQL = (
     'INSERT INTO rate_windows (key, "window", count) VALUES {values} '
@@ -169,7 +190,9 @@ class SQLiteLocks:
             index_elements=[_locks.c.conversation_id], set_={"lock": upsert.excluded.lock}
         )
         self._sweep = _rates.delete().where(_rates.c.window < bindparam("window"))
+        self._sweep_seen = _seen.delete().where(_seen.c.expires < bindparam("now"))
         self._hits = 0
+        self._offers = 0
 
     def hit(self, keys: list[str], window: int, window_s: int) -> list[int]:
         """One statement for all keys (an upsert that returns the counts; atomic on its own in
@@ -188,6 +211,19 @@ class SQLiteLocks:
             if self._hits % RATE_SWEEP_EVERY == 0:
                 connection.execute(self._sweep, {"window": window - 1})
             return [int(counts[key]) for key in keys]
+
+    def first_time(self, key: str, ttl_s: int) -> bool:
+        now = int(time.time())
+        with self.engine.connect() as connection:
+            cursor = connection.connection.cursor()
+            try:
+                first = cursor.execute(_FIRST_TIME_SQL, (key, now + ttl_s, now)).fetchall()
+            finally:
+                cursor.close()
+            self._offers += 1
+            if self._offers % RATE_SWEEP_EVERY == 0:
+                connection.execute(self._sweep_seen, {"now": now})
+            return bool(first)
 
     def read(self, conversation_id: str) -> str | None:
         with self.engine.connect() as connection:

@@ -4,6 +4,7 @@ SQLite file, and the launcher picks the shared store the configuration allows.""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -207,3 +208,35 @@ def test_a_dead_rate_counter_lets_messages_through() -> None:
     from bot.channels.guard import SharedCounts
 
     assert SharedCounts(backend_for("redis://127.0.0.1:1/0")).allow([("k", "client", 1)])
+
+
+def test_a_resent_widget_message_is_processed_once_whichever_worker_it_reaches(
+    lock_url: str,
+) -> None:
+    """The widget resends a message whose acknowledgement a reconnect lost; the socket may now
+    be on the other worker, whose own memory has not seen the id (the duplicate that
+    tests/widget/test_widget_browser.py caught in 2 of 3 runs with two workers)."""
+    from bot.channels.widget_sessions import SeenIds, SharedSeenIds
+
+    first, second = SharedSeenIds(backend_for(lock_url)), SharedSeenIds(backend_for(lock_url))
+    session, message = uuid.uuid4().hex, "m-1"
+    assert first.first_time(session, message)
+    assert not second.first_time(session, message)  # the other worker knows it too
+    assert not first.first_time(session, message)
+    assert second.first_time(session, "m-2") and second.first_time(uuid.uuid4().hex, message)
+    # what each worker had before: its own memory only
+    assert SeenIds().first_time(session, message)
+
+
+def test_a_remembered_id_expires(tmp_path: Path) -> None:
+    backend = backend_for(f"sqlite:///{tmp_path / 'locks.db'}")
+    assert backend.first_time("s:m", ttl_s=1)
+    assert not backend.first_time("s:m", ttl_s=1)
+    time.sleep(2.1)
+    assert backend.first_time("s:m", ttl_s=1)  # offered again after it expired
+
+
+def test_a_dead_store_of_ids_lets_messages_through() -> None:
+    from bot.channels.widget_sessions import SharedSeenIds
+
+    assert SharedSeenIds(backend_for("redis://127.0.0.1:1/0")).first_time("s", "m")

@@ -35,12 +35,12 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.client_metadata import CLIENT_METADATA_KEY, with_client
-from bot.channels.guard import InputGuard
+from bot.channels.guard import InputGuard, shared_counts
 from bot.channels.handoff_bridge import HandoffBridge
 from bot.channels.widget_engine import WidgetSocketServer, WorkerRelay
 from bot.channels.widget_history import merged, store_entries, tracker_entries
 from bot.channels.widget_rasa import rasa_messages
-from bot.channels.widget_sessions import SeenIds, read_message, valid_session_id
+from bot.channels.widget_sessions import SharedSeenIds, read_message, valid_session_id
 from bot.http_auth import caller_address
 from bot.identity.sessions import WIDGET_TOKEN, VerifiedSessions
 from bot.identity.tokens import WidgetLogin, issue_token, read_token
@@ -217,7 +217,9 @@ class WidgetConnections:
         self.guard = InputGuard(self.settings)
         self.bridge = HandoffBridge()
         self.verified = VerifiedSessions(self.bridge.store, self.settings)
-        self.seen = SeenIds()
+        self.seen = SharedSeenIds(
+            shared_counts(self.settings.lock_store_url) if self.settings.lock_store_url else None
+        )
         self.sessions: dict[str, str] = {}  # socket id -> conversation id, while connected
         self.rasa_clients: set[str] = set()  # sockets that speak Rasa's protocol
         self.clients: dict[str, str | None] = {}  # socket id -> keyed client address
@@ -340,7 +342,7 @@ class WidgetConnections:
             session_id = await self.session_request(sid, None)
         # the conversation the server confirmed to this socket, never one the message names
         moved = {"session_id": session_id} if message.session_id != session_id else {}
-        if not self.seen.first_time(session_id, message.message_id):
+        if not await asyncio.to_thread(self.seen.first_time, session_id, message.message_id):
             return {"ok": True, "duplicate": True, **moved}
         text = message.text
         if sid in self.rasa_clients and isinstance(data, dict):

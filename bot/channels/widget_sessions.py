@@ -7,14 +7,21 @@ Session ids double as the key to a conversation's history, so only long random i
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from bot.channels.senders import WIDGET_ID
 
+logger = logging.getLogger(__name__)
+
 SESSION_ID = WIDGET_ID
+# how long a message id is remembered across the workers: a widget resends within seconds of a
+# reconnect, and its queue survives a reload (localStorage) for as long as the page is away
+SEEN_TTL_S = 24 * 3600
 MESSAGE_ID = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
 
 
@@ -50,6 +57,32 @@ def read_message(data: Any) -> tuple[IncomingMessage | None, str | None]:
     ):
         return None, "malformed message_id"
     return IncomingMessage(session_id, text, message_id), None
+
+
+class SharedSeenIds:
+    """``SeenIds`` for all the Rasa workers: a message the widget resends after a reconnect
+    may reach the other worker (its socket lands on either), which has not seen its id; the
+    lock store's backend (Redis, or the demo's SQLite lock file) remembers ids for all of
+    them. The process's own memory answers repeats first (no round trip), and a dead backend
+    lets the message through: a rare duplicate is better than a lost message."""
+
+    def __init__(self, backend: Any | None, ttl_s: int = SEEN_TTL_S) -> None:
+        self.local = SeenIds()
+        self.backend = backend
+        self.ttl_s = ttl_s
+        self._lock = threading.Lock()  # called from worker threads (asyncio.to_thread)
+
+    def first_time(self, session_id: str, message_id: str | None) -> bool:
+        with self._lock:
+            if not self.local.first_time(session_id, message_id):
+                return False
+        if message_id is None or self.backend is None:
+            return True
+        try:
+            return self.backend.first_time(f"{session_id}:{message_id}", self.ttl_s)
+        except self.backend.errors:
+            logger.warning("shared message ids unavailable; message let through", exc_info=True)
+            return True
 
 
 class SeenIds:
