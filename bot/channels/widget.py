@@ -37,7 +37,7 @@ from socketio import AsyncServer
 from bot.channels.client_metadata import CLIENT_METADATA_KEY, with_client
 from bot.channels.guard import InputGuard, shared_counts
 from bot.channels.handoff_bridge import HandoffBridge
-from bot.channels.widget_engine import WidgetSocketServer, WorkerRelay
+from bot.channels.widget_engine import WidgetSocketServer, WorkerRelay, server_class
 from bot.channels.widget_history import merged, store_entries, tracker_entries
 from bot.channels.widget_rasa import rasa_messages
 from bot.channels.widget_sessions import SharedSeenIds, read_message, valid_session_id
@@ -138,16 +138,22 @@ class WidgetInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         settings = load_settings()
-        sio = WidgetSocketServer(
+        server = server_class()
+        relaying = server is WidgetSocketServer
+        several = sanic_workers() > 1
+        sio = server(
             async_mode="sanic",
             # None: same origin only; a bank lists the pages that embed the widget
             cors_allowed_origins=list(settings.allowed_origins) or None,
-            transports=["polling", "websocket"],
+            # without the relay, several workers cannot serve long-polling (a request may meet
+            # the worker that does not know its session): websockets only, as before it
+            transports=["websocket"] if several and not relaying else ["polling", "websocket"],
             allow_upgrades=allow_upgrades(),
             max_http_buffer_size=settings.max_request_bytes,
         )
-        relay = WorkerRelay(settings.widget_token_secret) if sanic_workers() > 1 else None
-        sio.eio.relay = relay
+        relay = WorkerRelay(settings.widget_token_secret) if several and relaying else None
+        if relaying:
+            sio.eio.relay = relay
         self.sio = sio
         webhook = SocketBlueprint(sio, self.socketio_path, "widget_webhook", __name__)
         channel = WidgetConnections(self, sio, on_new_message)

@@ -34,6 +34,7 @@ import hashlib
 import hmac
 import logging
 from functools import partial
+from importlib import metadata
 from typing import Any
 
 import aiohttp
@@ -46,6 +47,35 @@ from sanic.response import HTTPResponse
 from sanic.server.protocols.http_protocol import HttpProtocol
 
 logger = logging.getLogger(__name__)
+
+# The versions this module's overrides of python-socketio / python-engineio internals were
+# written and tested for; with others the channel runs stock python-socketio (polling then only
+# with one worker, as before the relay).
+WRITTEN_FOR = {"python-socketio": "5.16.1", "python-engineio": "4.12."}
+
+
+def versions_differ() -> list[str]:
+    differ = []
+    for package, expected in WRITTEN_FOR.items():
+        try:
+            installed = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            installed = "none"
+        if not installed.startswith(expected):
+            differ.append(f"{package} {installed} (written for {expected})")
+    return differ
+
+
+def server_class() -> type[socketio.AsyncServer]:
+    """The relaying server where its overrides fit the installed packages, else stock (logged:
+    which one is on)."""
+    differ = versions_differ()
+    if differ:
+        logger.warning("widget relay between workers off: %s", "; ".join(differ))
+        return socketio.AsyncServer
+    logger.info("widget relay between workers on: %s", ", ".join(WRITTEN_FOR))
+    return WidgetSocketServer
+
 
 # a long-poll waits up to the ping interval (25 s) for something to send
 RELAY_TIMEOUT_S = 60

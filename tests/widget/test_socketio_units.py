@@ -4,7 +4,10 @@ python-engineio 4.12 (one ping cycle at a time, no binary packets)."""
 
 from __future__ import annotations
 
+from importlib import metadata
 from types import SimpleNamespace
+
+import pytest
 
 from bot.channels.widget_engine import WidgetSocketServer, WorkerRelay, guard_pings
 from bot.channels.widget_rasa import rasa_messages
@@ -76,3 +79,21 @@ async def test_binary_packets_are_refused() -> None:
     await server._handle_eio_message("eio-2", b"\x00\x01")
     assert dropped == ["eio-1", "eio-2"]
     assert server._binary_packet == {}
+
+
+def test_the_relay_s_overrides_fit_the_installed_packages_or_stay_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """It overrides python-socketio / python-engineio internals: the pinned versions are the
+    ones it was written for, and any other version runs stock python-socketio."""
+    import socketio
+
+    from bot.channels import widget_engine
+
+    assert widget_engine.versions_differ() == []
+    assert widget_engine.server_class() is widget_engine.WidgetSocketServer
+    monkeypatch.setitem(widget_engine.WRITTEN_FOR, "python-engineio", "9.")
+    assert widget_engine.versions_differ() == [
+        f"python-engineio {metadata.version('python-engineio')} (written for 9.)"
+    ]
+    assert widget_engine.server_class() is socketio.AsyncServer
