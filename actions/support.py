@@ -39,9 +39,6 @@ ANSWERS = {
     "ask_fees": "utter_answer_fees",
     "ask_how_to_pay": "utter_answer_how_to_pay",
     "out_of_scope": "utter_out_of_scope",
-    # someone writing for the cardholder: nothing about the account (a myth or fear they raise
-    # is answered first, like anyone's)
-    "inform": "utter_third_party",
     "correct_info": "utter_correction_unclear",
 }
 PERSONALISED = {"ask_consequences", "ask_credit_report", "ask_legal_risk"}

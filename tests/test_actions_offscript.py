@@ -189,15 +189,6 @@ async def test_myths_get_their_own_answer_and_night_calls_a_complaint(store: Sto
     assert store.rows(models.Escalation)[0].reason == "complaint"
 
 
-async def test_someone_writing_for_the_cardholder_is_told_nothing_about_the_account() -> None:
-    relative = make_tracker(slots=VERIFIED, intent="inform", text="我是他老婆，他到底欠了多少")
-    _, dispatcher = await run(ActionAnswer(), relative)
-    assert responses(dispatcher) == ["utter_third_party"]  # not the balance, verified or not
-    hiding = make_tracker(intent="inform", text="那我换手机号躲起来行不行")
-    _, dispatcher = await run(ActionAnswer(), hiding)
-    assert responses(dispatcher) == ["utter_topic_hiding"]  # a fear gets its own answer first
-
-
 async def test_the_account_block_is_said_once_a_session() -> None:
     said = {
         "event": "bot",
