@@ -268,10 +268,12 @@ class Servers:
         arguments = ["--cors", *settings.allowed_origins]
         if settings.rasa_api_token or settings.rasa_jwt_secret:
             arguments.append("--enable-api")
+        # one argument each: a secret may start with "-" (token_urlsafe makes one in 1 of 64),
+        # which argparse would take for an option
         if settings.rasa_api_token:
-            arguments += ["--auth-token", settings.rasa_api_token]
+            arguments.append(f"--auth-token={settings.rasa_api_token}")
         if settings.rasa_jwt_secret:
-            arguments += ["--jwt-secret", settings.rasa_jwt_secret]
+            arguments.append(f"--jwt-secret={settings.rasa_jwt_secret}")
         return arguments
 
     def wait_until_ready(self, timeout_s: float = STARTUP_TIMEOUT_S) -> float:

@@ -242,7 +242,10 @@ def api_arguments(arguments: Sequence[str], env: Mapping[str, str]) -> list[str]
             "Rasa's HTTP API needs a credential here (docs/security.md): set RASA_API_TOKEN or "
             "RASA_JWT_SECRET, or pass --auth-token / --jwt-secret"
         )
-    return (["--auth-token", token] if token else []) + (["--jwt-secret", secret] if secret else [])
+    # one argument each (as the launcher passes them): a secret may start with "-"
+    return ([f"--auth-token={token}"] if token else []) + (
+        [f"--jwt-secret={secret}"] if secret else []
+    )
 
 
 def configured_copy(
