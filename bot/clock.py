@@ -27,3 +27,8 @@ def as_utc(moment: datetime) -> datetime:
     """A stored timestamp as an aware UTC datetime: SQLite hands back naive datetimes, which
     were stored as UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A stored timestamp (or none) as ISO 8601 in UTC, as the console's JSON gives it."""
+    return None if moment is None else as_utc(moment).isoformat()

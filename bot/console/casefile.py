@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
-from bot.clock import as_utc, now_utc, today
+from bot.clock import as_utc, iso, now_utc, today
 from bot.console import approvals, canned
 from bot.console.errors import forbidden, not_found
 from bot.console.history import account_history
@@ -27,7 +27,7 @@ from bot.console.labels import (
 from bot.console.sessions import Principal
 from bot.console.trail import case_trail
 from bot.db import models
-from bot.db.store import Store
+from bot.db.store import AccountView, Store
 from bot.handoff.cases import OUTCOMES
 from bot.handoff.sla import current_sla
 from bot.handoff.transcript import transcript
@@ -39,11 +39,6 @@ QUEUE_LIMIT = 500
 def aware(moment: datetime | None) -> datetime | None:
     """bot.clock.as_utc, for a column that may be empty."""
     return None if moment is None else as_utc(moment)
-
-
-def iso(moment: datetime | None) -> str | None:
-    value = aware(moment)
-    return value.isoformat() if value else None
 
 
 def money(value: Decimal | float | None) -> float | None:
@@ -158,8 +153,7 @@ def case_row(
     return case_dict(row, holder, claimer, pending, user)
 
 
-def _account(store: Store, account_id: str | None, on: date) -> dict[str, Any] | None:
-    view = store.get_account(account_id) if account_id else None
+def _account(view: AccountView | None, on: date) -> dict[str, Any] | None:
     if view is None:
         return None
     return {
@@ -293,10 +287,11 @@ def case_detail(
         trail = case_trail(session, case)
         history = account_history(session, case["account_id"], case_id)
         notes = _notes(session, case_id)
+    account = store.get_account(case["account_id"]) if case["account_id"] else None
     return {
         "case": case,
         "permissions": permissions,
-        "account": _account(store, case["account_id"], today()),
+        "account": _account(account, today()),
         "hardship": hardship,
         "offers": offers,
         "applications": [a for a in agreements if a["pending"]],
@@ -305,10 +300,7 @@ def case_detail(
         "trail": trail,
         "history": history,
         "notes": notes,
-        "canned": canned.rendered(
-            store.get_account(case["account_id"]) if case["account_id"] else None,
-            user.display_name,
-        ),
+        "canned": canned.rendered(account, user.display_name),
         "outcomes": [{"code": code, "label": OUTCOME_LABELS.get(code, code)} for code in OUTCOMES],
         "resume_steps": [{"step": step, "label": label} for step, label in RESUME_STEPS.items()],
     }

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.clock import as_utc, today
+from bot.clock import as_utc, iso, today
 from bot.console.labels import AGREEMENT_LABELS, OUTCOME_LABELS, STATUS_LABELS, reason_label
 from bot.db import models
 
@@ -31,10 +31,6 @@ def account_history(session: Any, account_id: str | None, case_id: int) -> dict[
     }
 
 
-def _iso(moment: Any) -> str | None:
-    return as_utc(moment).isoformat() if moment is not None else None
-
-
 def _cases(session: Any, account_id: str, case_id: int) -> list[dict[str, Any]]:
     rows = session.execute(
         select(models.Escalation)
@@ -48,7 +44,7 @@ def _cases(session: Any, account_id: str, case_id: int) -> list[dict[str, Any]]:
             "reason_label": reason_label(row.reason),
             "status_label": STATUS_LABELS.get(row.status, row.status),
             "outcome_label": OUTCOME_LABELS.get(row.outcome or "", row.outcome),
-            "created_at": _iso(row.created_at),
+            "created_at": iso(row.created_at),
         }
         for row in rows
     ]
@@ -69,7 +65,7 @@ def _agreements(session: Any, account_id: str) -> list[dict[str, Any]]:
             "type": offer.type,
             "months": offer.months,
             "monthly_payment": float(offer.monthly_payment),
-            "created_at": _iso(agreement.created_at),
+            "created_at": iso(agreement.created_at),
         }
         for agreement, offer in rows
     ]
@@ -106,7 +102,7 @@ def _promises(session: Any, account_id: str) -> list[dict[str, Any]]:
                 "paid": float(paid),
                 "state": state,
                 "state_label": PROMISE_LABELS[state],
-                "created_at": _iso(row.created_at),
+                "created_at": iso(row.created_at),
             }
         )
     return result
@@ -125,7 +121,7 @@ def _payments(session: Any, account_id: str) -> list[dict[str, Any]]:
         .limit(ROWS_PER_KIND)
     ).scalars()
     return [
-        {"amount": float(row.amount), "paid_at": _iso(row.paid_at), "channel": row.channel}
+        {"amount": float(row.amount), "paid_at": iso(row.paid_at), "channel": row.channel}
         for row in rows
     ]
 
@@ -142,7 +138,7 @@ def _complaints(session: Any, account_id: str) -> list[dict[str, Any]]:
             "reference": row.reference,
             "status": row.status,
             "excerpt": row.text[:COMPLAINT_EXCERPT],
-            "created_at": _iso(row.created_at),
+            "created_at": iso(row.created_at),
         }
         for row in rows
     ]
